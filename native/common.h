@@ -1,0 +1,76 @@
+// Shared pieces of the addon: the tensor handle class, argument conversion and the guard that
+// turns every libtorch failure into a JavaScript Error instead of aborting the process.
+#pragma once
+
+#include <napi.h>
+#include <ATen/ATen.h>
+#include <torch/version.h>
+
+#include <string>
+#include <vector>
+
+namespace fgrpo {
+
+// A JavaScript handle that owns one reference to an at::Tensor. The TypeScript side gives every
+// handle an explicit lifetime (scopes, dispose()); the finalizer is only the last resort.
+class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  static Napi::Object Wrap(Napi::Env env, at::Tensor t);
+  static bool Is(const Napi::Value& v);
+  explicit TensorHandle(const Napi::CallbackInfo& info);
+  void Finalize(Napi::Env env) override;
+
+  const at::Tensor& tensor() const;
+  void Reset(Napi::Env env);
+  bool freed() const { return !tensor_.defined(); }
+
+ private:
+  void Set(Napi::Env env, at::Tensor t);
+  at::Tensor tensor_;
+  int64_t reported_bytes_ = 0;
+};
+
+// Runs f and converts C++ exceptions into JavaScript errors carrying libtorch's message.
+template <typename F>
+Napi::Value Guard(const Napi::CallbackInfo& info, F&& f) {
+  try {
+    return f();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const c10::Error& e) {
+    throw Napi::Error::New(info.Env(), e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
+}
+
+#define FGRPO_FN(name) static Napi::Value name(const Napi::CallbackInfo& info) { return Guard(info, [&]() -> Napi::Value {
+#define FGRPO_END }); }
+
+// Argument conversion. Each throws a JavaScript TypeError naming the argument position.
+const at::Tensor& ArgTensor(const Napi::CallbackInfo& info, size_t i);
+c10::optional<at::Tensor> ArgOptTensor(const Napi::CallbackInfo& info, size_t i);
+std::vector<at::Tensor> ArgTensorList(const Napi::CallbackInfo& info, size_t i);
+std::vector<int64_t> ArgInts(const Napi::CallbackInfo& info, size_t i);
+int64_t ArgInt(const Napi::CallbackInfo& info, size_t i);
+double ArgDouble(const Napi::CallbackInfo& info, size_t i);
+bool ArgBool(const Napi::CallbackInfo& info, size_t i, bool fallback);
+std::string ArgString(const Napi::CallbackInfo& info, size_t i);
+bool ArgIsMissing(const Napi::CallbackInfo& info, size_t i);
+at::Scalar ArgScalar(const Napi::CallbackInfo& info, size_t i);
+at::ScalarType ArgDtype(const Napi::CallbackInfo& info, size_t i, at::ScalarType fallback);
+at::Device ArgDevice(const Napi::CallbackInfo& info, size_t i);
+
+at::ScalarType ParseDtype(const std::string& name);
+std::string DtypeName(at::ScalarType t);
+
+Napi::Value Wrap(const Napi::CallbackInfo& info, at::Tensor t);
+Napi::Value WrapList(const Napi::CallbackInfo& info, const std::vector<at::Tensor>& ts);
+
+void RegisterTensor(Napi::Env env, Napi::Object exports);
+void RegisterOps(Napi::Env env, Napi::Object exports);
+void RegisterAutograd(Napi::Env env, Napi::Object exports);
+void RegisterOptim(Napi::Env env, Napi::Object exports);
+
+}  // namespace fgrpo

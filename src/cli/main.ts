@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// The `fgrpo` command: dispatches to one module per subcommand, loaded on demand so that
+// commands which do not need the tensor engine start without loading libtorch.
+import { InputError } from "../util/errors.js";
+import { UsageError } from "./args.js";
+
+export interface Command {
+  summary: string;
+  /** Runs the command; resolves to the process exit code. */
+  run(argv: string[]): Promise<number>;
+}
+
+const commands: Record<string, () => Promise<Command>> = {
+  demo: async () => (await import("./commands/demo.js")).default,
+};
+
+function mainHelp(): string {
+  return [
+    "fgrpo: train and evaluate generative rankers with F-GRPO",
+    "",
+    "usage: fgrpo <command> [options]   (fgrpo <command> --help for its options)",
+    "",
+    "commands:",
+    ...Object.keys(commands).map((c) => `  ${c}`),
+  ].join("\n");
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    console.log(mainHelp());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === "--version") {
+    console.log("0.1.0");
+    return 0;
+  }
+  const load = commands[name];
+  if (!load) {
+    console.error(`fgrpo: unknown command "${name}"\n\n${mainHelp()}`);
+    return 2;
+  }
+  const command = await load();
+  try {
+    return await command.run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`fgrpo ${name}: ${e.message} (see fgrpo ${name} --help)`);
+      return 2;
+    }
+    if (e instanceof InputError) {
+      console.error(`fgrpo ${name}: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+    process.exitCode = 1;
+  },
+);
