@@ -13,6 +13,7 @@ export interface Command {
 const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import("./commands/demo.js")).default,
   score: async () => (await import("./commands/score.js")).default,
+  baseline: async () => (await import("./commands/baseline.js")).default,
 };
 
 function mainHelp(): string {

@@ -1,0 +1,121 @@
+import { truncateWords, words } from "./text.js";
+import type { RankingExample } from "./types.js";
+
+/**
+ * Prompts in two renderings of the same content (SPEC §1):
+ * 1. symbols, for a model trained from scratch on a TaskVocab (one token per symbol);
+ * 2. text with "[i]" ids (RankGPT convention), for pretrained LLMs, as chat messages plus a
+ *    plain-text fallback.
+ * The completion layout is the same for both: `<SLATE> [i] … </SLATE> <RANK> [j] … </RANK>`
+ * (the text rendering separates ranked ids with " > ").
+ */
+export const PROMPT_TAGS = Object.freeze({
+  bos: "<bos>",
+  eos: "<eos>",
+  openHistory: "<HIST>",
+  closeHistory: "</HIST>",
+  openQuestion: "<Q>",
+  closeQuestion: "</Q>",
+  openPool: "<POOL>",
+  closePool: "</POOL>",
+  openSlate: "<SLATE>",
+  closeSlate: "</SLATE>",
+  openRank: "<RANK>",
+  closeRank: "</RANK>",
+});
+
+/** "[7]": how pool position 7 (1-based) is shown. */
+export const poolIdSymbol = (position: number): string => `[${position}]`;
+/** "item:123": one symbol per item. */
+export const itemSymbol = (itemId: string): string => `item:${itemId}`;
+
+export interface SymbolPromptOptions {
+  /** Rec: most recent history items kept. Default 20. */
+  maxHistory?: number;
+  /** QA: question words kept. Default 32. */
+  questionWords?: number;
+  /** QA: words per passage kept (title words first, then text words). Default 24. */
+  passageWords?: number;
+}
+
+/**
+ * The prompt as symbols. Rec: `<bos> <HIST> item:… </HIST> <POOL> [1] item:… [2] item:… </POOL>`.
+ * QA: `<bos> <Q> words </Q> <POOL> [1] words [2] words … </POOL>`, where words are lower-cased
+ * runs of letters and digits (see `words`), the question cut to `questionWords` and each
+ * passage ("title: text") to `passageWords`.
+ */
+export function promptSymbols(example: RankingExample, opts: SymbolPromptOptions = {}): string[] {
+  const t = PROMPT_TAGS;
+  const out: string[] = [t.bos];
+  if (example.task === "rec") {
+    out.push(t.openHistory, ...(example.history ?? []).slice(-(opts.maxHistory ?? 20)).map(itemSymbol), t.closeHistory, t.openPool);
+    example.pool.forEach((c, i) => out.push(poolIdSymbol(i + 1), itemSymbol(c.id)));
+  } else {
+    out.push(t.openQuestion, ...words(example.question ?? "").slice(0, opts.questionWords ?? 32), t.closeQuestion, t.openPool);
+    example.pool.forEach((c, i) => out.push(poolIdSymbol(i + 1), ...words(c.text).slice(0, opts.passageWords ?? 24)));
+  }
+  out.push(t.closePool);
+  return out;
+}
+
+/** The completion as symbols: `<SLATE> [i] … </SLATE> <RANK> [j] … </RANK> <eos>` (1-based positions). */
+export function completionSymbols(target: { slate: readonly number[]; ranking: readonly number[] }): string[] {
+  const t = PROMPT_TAGS;
+  return [t.openSlate, ...target.slate.map(poolIdSymbol), t.closeSlate, t.openRank, ...target.ranking.map(poolIdSymbol), t.closeRank, t.eos];
+}
+
+/** The completion as text: `<SLATE> [4] [11] </SLATE> <RANK> [11] > [4] </RANK>`. */
+export function completionText(target: { slate: readonly number[]; ranking: readonly number[] }): string {
+  return `<SLATE> ${target.slate.map(poolIdSymbol).join(" ")} </SLATE> <RANK> ${target.ranking.map(poolIdSymbol).join(" > ")} </RANK>`;
+}
+
+export interface ChatMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+
+export interface TextPromptOptions {
+  /** Slate size limit stated in the instruction (n_max). Default 10. */
+  nMax?: number;
+  /** Ranking size limit (k_max). Default 5. */
+  kMax?: number;
+  /** Rec: most recent history items shown. Default 20. */
+  maxHistory?: number;
+  /** QA: passage budget in whitespace words. Default 100. */
+  passageWords?: number;
+}
+
+export interface TextPrompt {
+  messages: ChatMessage[];
+  /** The same prompt as one string, for models without a chat template. */
+  text: string;
+}
+
+/** The prompt for a pretrained LLM: an instruction, the query, the numbered pool and the output layout. */
+export function textPrompt(example: RankingExample, opts: TextPromptOptions = {}): TextPrompt {
+  const nMax = Math.min(opts.nMax ?? 10, example.pool.length), kMax = Math.min(opts.kMax ?? 5, nMax);
+  const n = example.pool.length;
+  const isRec = example.task === "rec";
+  const system = isRec
+    ? "You are a recommender system. Given a user's history of items, you select the items from a candidate list the user is most likely to interact with next, and rank them."
+    : "You are a search assistant for multi-hop questions. Given a question and candidate passages, you select the passages needed to answer it, and rank them.";
+  const lines: string[] = [];
+  if (isRec) {
+    const history = (example.historyText ?? example.history ?? []).slice(-(opts.maxHistory ?? 20));
+    lines.push("The user interacted with these items, oldest first:", ...history.map((h, i) => `${i + 1}. ${h}`), "");
+    lines.push(`Candidate items, each with an id [1] to [${n}]:`);
+  } else {
+    lines.push(`Question: ${example.question ?? ""}`, "", `Candidate passages, each with an id [1] to [${n}]:`);
+  }
+  example.pool.forEach((c, i) => lines.push(`${poolIdSymbol(i + 1)} ${isRec ? c.text : truncateWords(c.text, opts.passageWords ?? 100)}`));
+  lines.push(
+    "",
+    isRec
+      ? `First select between 1 and ${nMax} candidates the user is likely to want next; then rank at most ${kMax} of the selected ones, best first.`
+      : `First select between 1 and ${nMax} passages that may be needed to answer the question; then rank at most ${kMax} of the selected ones, most useful first.`,
+    `Answer with the ids only, in exactly this layout: <SLATE> [i] [j] ... </SLATE> <RANK> [j] > [i] > ... </RANK>`,
+    "Every id in <RANK> must appear in <SLATE>; do not repeat an id; write nothing else.",
+  );
+  const user = lines.join("\n");
+  return { messages: [{ role: "system", content: system }, { role: "user", content: user }], text: `${system}\n\n${user}\n\nAnswer: ` };
+}

@@ -1,0 +1,117 @@
+import type { BaselineInputs } from "./baselines/index.js";
+import { BUNDLED_GAMES_DIR, BUNDLED_HOTPOTQA_FILES } from "./bundled.js";
+import { describeReport } from "./load-report.js";
+import type { NegativeMix, NegativeStrategy } from "./pools.js";
+import { buildQaExamples, splitQa, type QaSplitOptions } from "./qa/examples.js";
+import { loadQaFiles } from "./qa/load.js";
+import { recStats } from "./rec/dataset.js";
+import { RecPoolBuilder } from "./rec/examples.js";
+import { loadRecData, type RecFormat } from "./rec/load.js";
+import { splitLeaveOneOut, type SplitOptions } from "./rec/splits.js";
+import type { LoadReport, OnError, RankingExample, TaskName } from "./types.js";
+import { InputError } from "../util/errors.js";
+import { statSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+
+export type SplitName = "train" | "valid" | "test";
+
+export interface TaskDataOptions {
+  task: TaskName;
+  /** Rec: one path (RecBole directory, sequence file, MovieLens file/directory, JSONL). QA: files or directories of them. Default: bundled data. */
+  data?: readonly string[];
+  poolSize?: number;
+  seed?: number;
+  onError?: OnError;
+  /** Rec. */
+  negatives?: NegativeStrategy | NegativeMix;
+  allowMissingPositive?: boolean;
+  candidates?: string | null;
+  format?: RecFormat;
+  minRating?: number;
+  evalUsers?: SplitOptions["evalUsers"];
+  /** QA. */
+  distractors?: "bm25" | "random";
+  maxWords?: number;
+  qaSplit?: QaSplitOptions;
+}
+
+/** A loaded task: its splits turned into pools on demand, and what baselines are fit on. */
+export interface TaskData {
+  task: TaskName;
+  report: LoadReport;
+  /** Human-readable lines about the data and splits, for CLI output. */
+  summary: string[];
+  /** The pools of a split, first `limit` instances only when given (pools do not depend on the limit). */
+  examples(split: SplitName, limit?: number): RankingExample[];
+  /** Training sequences (rec) or the passages of the split (QA) for fitting baselines. */
+  baselineInputs(split: SplitName): BaselineInputs;
+}
+
+/** Loads a task's data, splits it and prepares pool building: the one entry point for the CLI and the trainer. */
+export function loadTaskData(opts: TaskDataOptions): TaskData {
+  return opts.task === "rec" ? loadRec(opts) : loadQa(opts);
+}
+
+function loadRec(opts: TaskDataOptions): TaskData {
+  const paths = opts.data?.length ? opts.data : [BUNDLED_GAMES_DIR];
+  if (paths.length !== 1) throw new InputError(`rec takes one --data path (a directory of RecBole files, a sequence file, a MovieLens file, or a JSONL file), got ${paths.length}`);
+  const data = loadRecData(paths[0]!, { format: opts.format, candidates: opts.candidates, minRating: opts.minRating, onError: opts.onError });
+  const splits = splitLeaveOneOut(data, { evalUsers: opts.evalUsers });
+  const builder = new RecPoolBuilder(data, splits.trainSequences, {
+    poolSize: opts.poolSize, negatives: opts.negatives, seed: opts.seed, allowMissingPositive: opts.allowMissingPositive,
+  });
+  const st = recStats(data);
+  return {
+    task: "rec",
+    report: data.report,
+    summary: [
+      `data: ${paths[0]} (${describeReport(data.report)})`,
+      `${st.users} users, ${st.items} items, ${st.interactions} interactions; candidates: ${data.candidateSource ?? "none"}`,
+      `splits: ${splits.train.length} training prefixes from ${splits.trainSequences.length} users; ${splits.valid.length} valid / ${splits.test.length} test users (${splits.heldOutUsers} held out of training, ${splits.tooShort} too short)`,
+    ],
+    examples(split, limit) {
+      const list = splits[split].slice(0, limit ?? Infinity);
+      return list.map((inst) => builder.build(inst, split === "train" ? `${inst.user}@${inst.position}` : inst.user));
+    },
+    baselineInputs: () => ({ seed: opts.seed, trainSequences: splits.trainSequences }),
+  };
+}
+
+function loadQa(opts: TaskDataOptions): TaskData {
+  const files = opts.data?.length ? expandQaPaths(opts.data) : [...BUNDLED_HOTPOTQA_FILES];
+  const loaded = loadQaFiles(files, { onError: opts.onError });
+  const splits = splitQa(loaded.questions, opts.qaSplit);
+  const cache = new Map<SplitName, ReturnType<typeof buildQaExamples>>();
+  const built = (split: SplitName) => {
+    let b = cache.get(split);
+    if (!b) cache.set(split, (b = buildQaExamples(splits[split], { poolSize: opts.poolSize, distractors: opts.distractors, seed: opts.seed, maxWords: opts.maxWords })));
+    return b;
+  };
+  return {
+    task: "qa",
+    report: loaded.report,
+    summary: [
+      `data: ${files.length} file(s) (${describeReport(loaded.report)})`,
+      `${loaded.questions.length} unique questions (${loaded.duplicates} duplicate records merged); ${splits.incomplete.length} set aside: a supporting paragraph is missing from the context`,
+      `splits: ${splits.train.length} train / ${splits.valid.length} valid / ${splits.test.length} test questions`,
+    ],
+    examples: (split, limit) => built(split).examples.slice(0, limit ?? Infinity),
+    baselineInputs: (split) => ({ seed: opts.seed, corpus: built(split).corpus }),
+  };
+}
+
+/** QA `--data`: files, or directories whose .json/.jsonl files are all read (sorted by name). */
+function expandQaPaths(paths: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const p of paths) {
+    let isDir: boolean;
+    try {
+      isDir = statSync(p).isDirectory();
+    } catch {
+      throw new InputError("no such file or directory", { file: p });
+    }
+    if (isDir) out.push(...readdirSync(p).filter((n) => /\.jsonl?$/.test(n)).sort().map((n) => join(p, n)));
+    else out.push(p);
+  }
+  return out;
+}
