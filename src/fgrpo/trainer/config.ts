@@ -1,0 +1,263 @@
+/**
+ * The one documented training configuration (TRL's GRPOConfig style): every field has a doc
+ * comment, every non-obvious default names where it comes from, and the whole object is
+ * validated at load time with messages naming the field and the allowed values.
+ *
+ * A config file is JSON; any field can be overridden with `--set path.to.field=value`.
+ */
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { InputError } from "../../util/errors.js";
+
+const positiveInt = z.number().int().positive();
+const nonNegInt = z.number().int().nonnegative();
+const nonNeg = z.number().nonnegative();
+const schedule = z.enum(["constant", "linear", "cosine"]);
+
+export const TaskSection = z.object({
+  /** `rec` (sequential recommendation) or `qa` (multi-hop QA). */
+  task: z.enum(["rec", "qa"]).default("rec"),
+  /** Data paths (see docs/tasks.md); null = the bundled data. */
+  data: z.array(z.string()).nullable().default(null),
+  /** N, candidates per pool (20 [summary]). */
+  pool_size: positiveInt.default(20),
+  /** Rec negatives: random | popularity | retriever. */
+  negatives: z.enum(["random", "popularity", "retriever"]).default("random"),
+  /** Training prompts used (the first ones of the seeded, shuffled training split); null = all. */
+  train_examples: positiveInt.nullable().default(null),
+  /** Prompts of the evaluation split used for validation during training. */
+  eval_examples: positiveInt.default(200),
+  /** Split used for validation during training. */
+  eval_split: z.enum(["valid", "test"]).default("valid"),
+  /** Most history items shown in a rec prompt (the most recent ones). */
+  max_history: positiveInt.default(20),
+  /** QA: words kept per passage in prompts. */
+  max_passage_words: positiveInt.default(24),
+}).strict();
+
+export const LayoutSection = z.object({
+  /** n_max, most ids in the slate (10 [summary]; 5 limits coverage, 15 adds noise). */
+  n_max: positiveInt.default(10),
+  /** k_max, most ids in the ranking and the NDCG cutoff of the rank reward (5 [summary]). */
+  k_max: positiveInt.default(5),
+}).strict();
+
+export const ModelSection = z.object({
+  /** A checkpoint folder to start from (HF layout, ours or another tool's); null = a new model. */
+  checkpoint: z.string().nullable().default(null),
+  /** Width of a new model. */
+  hidden_size: positiveInt.default(128),
+  num_layers: positiveInt.default(2),
+  num_heads: positiveInt.default(4),
+  num_kv_heads: positiveInt.default(4),
+  /** SwiGLU inner width of a new model. */
+  intermediate_size: positiveInt.default(256),
+  /** Tie the output head to the token embeddings. */
+  tie_word_embeddings: z.boolean().default(true),
+}).strict();
+
+/** Optimisation settings shared by SFT and RL. */
+const optimisation = {
+  learning_rate: z.number().positive(),
+  /** Linear warm-up steps from 0 to the learning rate. */
+  warmup_steps: nonNegInt.default(0),
+  /** Decay after warm-up: constant, linear to 0, or cosine to 0. */
+  lr_scheduler_type: schedule.default("cosine"),
+  /** AdamW decoupled weight decay. */
+  weight_decay: nonNeg.default(0.0),
+  adam_beta1: z.number().min(0).lt(1).default(0.9),
+  adam_beta2: z.number().min(0).lt(1).default(0.999),
+  /** Global gradient-norm clip (0 = off). */
+  max_grad_norm: nonNeg.default(1.0),
+  /** Validation every this many steps (0 = only at the end). */
+  eval_every: nonNegInt.default(0),
+  /** Checkpoint every this many steps (0 = only at the end). */
+  save_every: nonNegInt.default(0),
+};
+
+export const SftSection = z.object({
+  ...optimisation,
+  learning_rate: z.number().positive().default(3e-3),
+  warmup_steps: nonNegInt.default(20),
+  /** Training steps (batches). */
+  max_steps: positiveInt.default(400),
+  /** Prompts per batch. */
+  batch_size: positiveInt.default(32),
+  /** Non-gold items that fill the gold slate (SPEC §5): retriever order, random, or pool order. */
+  filler: z.enum(["retriever", "random", "pool"]).default("random"),
+}).strict();
+
+export const RlSection = z.object({
+  ...optimisation,
+  /** The objective: fgrpo (default), grpo, gspo, gspo_token. */
+  method: z.enum(["fgrpo", "grpo", "gspo", "gspo_token"]).default("fgrpo"),
+  learning_rate: z.number().positive().default(5e-4),
+  warmup_steps: nonNegInt.default(10),
+  /** RL steps; each samples a fresh rollout batch. */
+  max_steps: positiveInt.default(100),
+  /** B, prompts per step. */
+  prompts_per_step: positiveInt.default(16),
+  /** G, rollouts per prompt (8 [summary]). */
+  num_generations: z.number().int().min(2).default(8),
+  /** μ, passes over each rollout batch (1 = on-policy: every ratio is 1). */
+  num_iterations: positiveInt.default(1),
+  /** Minibatches each pass is split into (one optimizer update per minibatch). */
+  num_minibatches: positiveInt.default(1),
+  /** Sampling temperature (1.0 [summary]). */
+  temperature: z.number().positive().default(1.0),
+  /** Nucleus sampling threshold (1 = off). */
+  top_p: z.number().gt(0).max(1).default(1.0),
+  /** Top-k sampling (0 = off). */
+  top_k: nonNegInt.default(0),
+  /** Longest completion in tokens; null = the longest valid rollout of the layout. */
+  max_completion_length: positiveInt.nullable().default(null),
+  /** Lower clip ε; null = the method's default (GSPO/F-GRPO 3e-4, GRPO 0.2). */
+  epsilon: z.number().positive().nullable().default(null),
+  /** Upper clip ε_high; null = the method's default (GSPO/F-GRPO 4e-4, GRPO = epsilon). */
+  epsilon_high: z.number().positive().nullable().default(null),
+  /** KL coefficient β (0 [summary]: no reference model is kept). */
+  beta: nonNeg.default(0),
+  /** λ, weight of the rank objective / rank reward (1.0 [summary]; 0.5 was worse). */
+  rank_weight: nonNeg.default(1.0),
+  /** GRPO token aggregation, as in TRL (grpo: per-sequence token mean, SPEC §4). */
+  loss_type: z.enum(["grpo", "bnpo", "dr_grpo"]).default("grpo"),
+  /** Advantage scaling: none (Dr. GRPO, default), group or batch std. */
+  scale_rewards: z.enum(["none", "group", "batch"]).default("none"),
+  /** Coverage reward of the slate: recall (default), f1, hit. */
+  coverage_reward: z.enum(["recall", "f1", "hit"]).default("recall"),
+  /** NDCG gain: linear (trec_eval, default) or exponential. */
+  utility_gain: z.enum(["linear", "exponential"]).default("linear"),
+  /** NDCG ideal: absolute (default) or slate_conditional (IDCG over gold ∩ slate). */
+  utility_idcg: z.enum(["absolute", "slate_conditional"]).default("absolute"),
+  /** Reward of both phases for an invalid rollout (−1 [ours]). */
+  format_penalty: z.number().default(-1),
+  /** Mask tokens that would make a rollout invalid (on by default [ours]). */
+  constrained_decoding: z.boolean().default(true),
+  /** Skipped steps (NaN/Inf loss or gradient) in a row before the run stops. */
+  max_consecutive_failures: positiveInt.default(3),
+}).strict();
+
+export const TrainConfigSchema = z.object({
+  /** A name for the run (folder names, reports). */
+  name: z.string().min(1).default("run"),
+  /** One seed drives data order, pools, sampling and initialisation. */
+  seed: nonNegInt.default(0),
+  /** Where checkpoints, logs and results go. */
+  output_dir: z.string().min(1).default("runs/run"),
+  /** Intra-op threads of libtorch (0 = the engine's default). */
+  threads: nonNegInt.default(0),
+  task: TaskSection.default({}),
+  layout: LayoutSection.default({}),
+  model: ModelSection.default({}),
+  sft: SftSection.default({}),
+  rl: RlSection.default({}),
+}).strict();
+
+export type TrainConfig = z.infer<typeof TrainConfigSchema>;
+export type RlConfig = z.infer<typeof RlSection>;
+export type SftConfig = z.infer<typeof SftSection>;
+
+/** Clip bounds after applying the method defaults (GSPO paper: 3e-4 / 4e-4; GRPO: 0.2). */
+export function clipBounds(rl: RlConfig): { epsilon: number; epsilonHigh: number } {
+  const sequenceLevel = rl.method === "fgrpo" || rl.method === "gspo" || rl.method === "gspo_token";
+  const epsilon = rl.epsilon ?? (sequenceLevel ? 3e-4 : 0.2);
+  const epsilonHigh = rl.epsilon_high ?? (sequenceLevel ? 4e-4 : epsilon);
+  return { epsilon, epsilonHigh };
+}
+
+/** Parses and validates a config object; `source` names the file in errors. */
+export function parseConfig(value: unknown, source = "<config>"): TrainConfig {
+  const r = TrainConfigSchema.safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const field = issue.path.join(".") || "(root)";
+    throw new InputError(describeIssue(issue), { file: source, field });
+  }
+  checkConsistency(r.data, source);
+  return r.data;
+}
+
+function describeIssue(issue: z.ZodIssue): string {
+  if (issue.code === "invalid_enum_value") return `must be one of ${issue.options.map((o) => JSON.stringify(o)).join(", ")}, got ${JSON.stringify(issue.received)}`;
+  if (issue.code === "unrecognized_keys") return `unknown field(s) ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
+  return issue.message;
+}
+
+/** Rejects values that are each valid but do not fit together, before any work starts. */
+function checkConsistency(c: TrainConfig, file: string): void {
+  const fail = (field: string, msg: string) => {
+    throw new InputError(msg, { file, field });
+  };
+  if (c.layout.n_max > c.task.pool_size) fail("layout.n_max", `n_max (${c.layout.n_max}) exceeds the pool size (${c.task.pool_size})`);
+  if (c.layout.k_max > c.layout.n_max) fail("layout.k_max", `k_max (${c.layout.k_max}) exceeds n_max (${c.layout.n_max}): the ranking is drawn from the slate`);
+  if (c.model.hidden_size % c.model.num_heads !== 0) fail("model.hidden_size", `hidden_size (${c.model.hidden_size}) must be divisible by num_heads (${c.model.num_heads})`);
+  if (c.model.num_heads % c.model.num_kv_heads !== 0) fail("model.num_kv_heads", `num_heads (${c.model.num_heads}) must be a multiple of num_kv_heads (${c.model.num_kv_heads})`);
+  const rollouts = c.rl.prompts_per_step * c.rl.num_generations;
+  if (rollouts % c.rl.num_minibatches !== 0) fail("rl.num_minibatches", `${rollouts} rollouts per step (prompts_per_step × num_generations) do not split into ${c.rl.num_minibatches} equal minibatches`);
+  if (c.rl.prompts_per_step % c.rl.num_minibatches !== 0 && c.rl.method !== "grpo") {
+    fail("rl.num_minibatches", `minibatches must hold whole groups: prompts_per_step (${c.rl.prompts_per_step}) is not divisible by num_minibatches (${c.rl.num_minibatches})`);
+  }
+  const b = clipBounds(c.rl);
+  if (b.epsilon >= 1) fail("rl.epsilon", `epsilon must be < 1, got ${b.epsilon}`);
+  if (c.rl.warmup_steps > c.rl.max_steps) fail("rl.warmup_steps", `warmup_steps (${c.rl.warmup_steps}) exceeds max_steps (${c.rl.max_steps})`);
+  if (c.sft.warmup_steps > c.sft.max_steps) fail("sft.warmup_steps", `warmup_steps (${c.sft.warmup_steps}) exceeds max_steps (${c.sft.max_steps})`);
+}
+
+/** Reads a JSON config file; JSON errors name the file and line. */
+export function readConfigFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new InputError(`cannot read config: ${(e as Error).message}`, { file });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const m = /position (\d+)/.exec((e as Error).message);
+    const line = m ? text.slice(0, Number(m[1])).split("\n").length : undefined;
+    throw new InputError(`invalid JSON: ${(e as Error).message}`, { file, line });
+  }
+}
+
+/**
+ * Applies `--set a.b.c=value` overrides to a raw config object. Values are parsed as JSON when
+ * they can be (numbers, booleans, null, arrays), otherwise taken as strings.
+ */
+export function applyOverrides(raw: unknown, sets: readonly string[]): Record<string, unknown> {
+  const root = structuredClone((raw ?? {}) as Record<string, unknown>);
+  for (const s of sets) {
+    const eq = s.indexOf("=");
+    if (eq <= 0) throw new InputError(`--set expects key=value, got "${s}"`, { field: s });
+    const path = s.slice(0, eq).split(".");
+    const text = s.slice(eq + 1);
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = text;
+    }
+    let node = root;
+    for (const key of path.slice(0, -1)) {
+      if (typeof node[key] !== "object" || node[key] === null) node[key] = {};
+      node = node[key] as Record<string, unknown>;
+    }
+    node[path[path.length - 1]!] = value;
+  }
+  return root;
+}
+
+/**
+ * The batch hierarchy, printed at the start of RL so a user sees what one step does:
+ * prompts × G = rollouts, split into minibatches, μ passes = optimizer updates per step.
+ */
+export function describeBatchHierarchy(rl: RlConfig): string {
+  const rollouts = rl.prompts_per_step * rl.num_generations;
+  const perMinibatch = rollouts / rl.num_minibatches;
+  const updates = rl.num_minibatches * rl.num_iterations;
+  return [
+    `per step: ${rl.prompts_per_step} prompts × ${rl.num_generations} generations = ${rollouts} rollouts`,
+    `          ${rl.num_minibatches} minibatch(es) of ${perMinibatch} rollouts × ${rl.num_iterations} pass(es) = ${updates} optimizer update(s)`,
+    updates === 1 ? "          on-policy (one update per batch): every ratio is 1 and clipping does nothing" : "          off-policy updates after the first: ratios and clipping are active",
+  ].join("\n");
+}

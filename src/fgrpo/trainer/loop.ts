@@ -1,0 +1,184 @@
+/**
+ * What SFT and RL share: the optimizer and its schedule, the guarded update (a NaN/Inf loss or
+ * gradient skips the step with a warning; too many in a row stop the run with the last good
+ * checkpoint intact), validation with best-checkpoint tracking, and checkpoint/resume of the
+ * model, optimizer, RNG states and data position.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as T from "../../torch/index.js";
+import { Rng } from "../../util/random.js";
+import { writeFileAtomic } from "../../util/atomic-write.js";
+import { learningRateAt, type ScheduleType } from "./schedule.js";
+import { JsonlLogger } from "./logger.js";
+import { decodeRng, encodeRng, latestCheckpoint, loadCheckpoint, saveCheckpoint, stepDirName, type TrainerState } from "./checkpoint.js";
+
+export interface OptimSettings {
+  learning_rate: number;
+  warmup_steps: number;
+  lr_scheduler_type: ScheduleType;
+  weight_decay: number;
+  adam_beta1: number;
+  adam_beta2: number;
+  max_grad_norm: number;
+  eval_every: number;
+  save_every: number;
+  max_steps: number;
+}
+
+export interface LoopOptions {
+  /** "sft" or "rl": names the log file and the checkpoint folder. */
+  phase: string;
+  outputDir: string;
+  params: Map<string, T.Tensor>;
+  settings: OptimSettings;
+  seed: number;
+  /** The run's config, stored in checkpoints; a resumed run must match it. */
+  config: unknown;
+  saveModel: (dir: string) => void;
+  /** Loads the weights of a checkpoint's model folder into `params`. */
+  loadModel: (dir: string) => void;
+  /** Name of the validation metric to maximise for best-checkpoint tracking. */
+  bestMetric: string;
+  maxConsecutiveFailures: number;
+  log?: (line: string) => void;
+}
+
+export class StepFailure extends Error {}
+
+export class TrainingLoop {
+  readonly optimizer: T.AdamW;
+  readonly dataRng: Rng;
+  readonly logger: JsonlLogger;
+  readonly dir: string;
+  step = 0;
+  best: TrainerState["best"] = null;
+  private failures = 0;
+
+  constructor(readonly opts: LoopOptions) {
+    const s = opts.settings;
+    this.optimizer = new T.AdamW(opts.params, { lr: s.learning_rate, betas: [s.adam_beta1, s.adam_beta2], weightDecay: s.weight_decay });
+    this.dataRng = new Rng(opts.seed);
+    this.dir = join(opts.outputDir, opts.phase);
+    this.logger = new JsonlLogger(join(this.dir, "metrics.jsonl"));
+  }
+
+  get done(): boolean {
+    return this.step >= this.opts.settings.max_steps;
+  }
+
+  /** The learning rate of the current step (also set on the optimizer). */
+  currentLr(): number {
+    const s = this.opts.settings;
+    const lr = learningRateAt(this.step, s.max_steps, s.learning_rate, s.warmup_steps, s.lr_scheduler_type);
+    this.optimizer.lr = lr;
+    return lr;
+  }
+
+  /**
+   * Clips and applies the accumulated gradients. Returns the gradient norm, or null when the step
+   * was skipped because the loss or the gradient is not finite.
+   */
+  update(lossValue: number): number | null {
+    const params = [...this.opts.params.values()];
+    const norm = this.opts.settings.max_grad_norm > 0 ? T.clipGradNorm(params, this.opts.settings.max_grad_norm) : T.gradNorm(params);
+    if (!Number.isFinite(lossValue) || !Number.isFinite(norm)) {
+      this.optimizer.zeroGrad();
+      this.failures += 1;
+      const msg = `${this.opts.phase} step ${this.step + 1}: non-finite ${Number.isFinite(lossValue) ? "gradient norm" : "loss"} (${Number.isFinite(lossValue) ? norm : lossValue}); step skipped (${this.failures}/${this.opts.maxConsecutiveFailures})`;
+      this.opts.log?.(`warning: ${msg}`);
+      this.logger.log({ step: this.step + 1, warning: msg });
+      if (this.failures >= this.opts.maxConsecutiveFailures) {
+        throw new StepFailure(`${this.opts.phase}: ${this.failures} consecutive non-finite steps; stopping. The last good checkpoint is in ${join(this.dir, "checkpoints")}`);
+      }
+      return null;
+    }
+    this.failures = 0;
+    this.optimizer.update();
+    this.optimizer.zeroGrad();
+    return norm;
+  }
+
+  /** Whether validation is due after the step just completed. */
+  shouldValidate(): boolean {
+    const every = this.opts.settings.eval_every;
+    return this.done || (every > 0 && this.step % every === 0);
+  }
+
+  shouldSave(): boolean {
+    const every = this.opts.settings.save_every;
+    return this.done || (every > 0 && this.step % every === 0);
+  }
+
+  /** Records a validation result; saves a `best` checkpoint when it improves. */
+  recordValidation(metrics: Record<string, number>): boolean {
+    const value = metrics[this.opts.bestMetric];
+    if (value === undefined) throw new Error(`validation did not report the best metric "${this.opts.bestMetric}"`);
+    const improved = this.best === null || value > this.best.value;
+    if (improved) {
+      this.best = { metric: this.opts.bestMetric, value, step: this.step };
+      saveCheckpoint(this.dir, this.contents(), { name: "best" });
+    }
+    return improved;
+  }
+
+  /** Writes a checkpoint of the current step. */
+  save(extra: Record<string, unknown> = {}): string {
+    return saveCheckpoint(this.dir, this.contents(extra), { protect: ["best"] });
+  }
+
+  private contents(extra: Record<string, unknown> = {}) {
+    const state: TrainerState = {
+      phase: this.opts.phase,
+      step: this.step,
+      torchRng: encodeRng(T.getRngState()),
+      dataRng: this.dataRng.getState(),
+      best: this.best,
+      config: this.opts.config,
+      extra,
+    };
+    return { state, optimizer: this.optimizer.stateDict(), saveModel: this.opts.saveModel };
+  }
+
+  /**
+   * Continues from the newest checkpoint of this phase, if there is one: weights, optimizer,
+   * RNG states, data position and best metric. Returns the checkpoint's extra state, or null.
+   * Metric lines written after that checkpoint (by the interrupted run) are dropped, so the log
+   * reads as if the run had never stopped.
+   */
+  resume(): Record<string, unknown> | null {
+    const dir = latestCheckpoint(this.dir);
+    if (dir === null) return null;
+    const { state, optimizer } = loadCheckpoint(dir);
+    if (JSON.stringify(state.config) !== JSON.stringify(this.opts.config)) {
+      throw new Error(`cannot resume ${dir}: it was written with a different config (start a new output_dir, or restore the original config)`);
+    }
+    this.opts.loadModel(join(dir, "model"));
+    this.optimizer.loadStateDict(optimizer);
+    for (const t of optimizer.tensors.values()) t.dispose();
+    T.setRngState(decodeRng(state.torchRng));
+    this.dataRng.setState(state.dataRng);
+    this.step = state.step;
+    this.best = state.best;
+    this.truncateLog(state.step);
+    this.opts.log?.(`resumed ${this.opts.phase} from ${dir} (step ${state.step})`);
+    return state.extra ?? {};
+  }
+
+  private truncateLog(step: number): void {
+    const file = this.logger.file;
+    if (!existsSync(file)) return;
+    const kept = readFileSync(file, "utf8").split("\n").filter((l) => l.trim() !== "" && (JSON.parse(l) as { step?: number }).step! <= step);
+    writeFileAtomic(file, kept.map((l) => l + "\n").join(""));
+  }
+
+  /** Folder of the best checkpoint's model (or of the latest when validation never ran). */
+  bestModelDir(): string {
+    const best = join(this.dir, "checkpoints", "best", "model");
+    return existsSync(best) ? best : join(this.dir, "checkpoints", stepDirName(this.step), "model");
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
