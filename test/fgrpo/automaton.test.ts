@@ -1,5 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import fc from "fast-check";
 import { TaskVocab } from "../../src/models/task-vocab.js";
 import type { TokenConstraint } from "../../src/generation/constraint.js";
@@ -216,4 +218,32 @@ test("the text automaton refuses tokenizers that cannot spell every layout chara
   const pieces = tok.pieces.map((p) => (p === "]" ? "]]" : p));
   assert.throws(() => new TextRolloutConstraint({ pieces, eosIds: [0] }, { poolSize: 3, nMax: 2, kMax: 1 }), /"\]"/);
   assert.throws(() => new TextRolloutConstraint({ pieces: tok.pieces, eosIds: [] }, { poolSize: 3, nMax: 2, kMax: 1 }), /EOS/);
+});
+
+/** The llama2.c tokenizer file: int32 max_len, then per token float32 score, int32 length, bytes. */
+function readTok512(file: string): string[] {
+  const buf = readFileSync(file);
+  const pieces: string[] = [];
+  let off = 4;
+  while (off < buf.length) {
+    const len = buf.readInt32LE(off + 4);
+    // SentencePiece writes a leading space as U+2581; decoded in context it is a space.
+    pieces.push(buf.subarray(off + 8, off + 8 + len).toString("utf8").replaceAll("\u2581", " "));
+    off += 8 + len;
+  }
+  return pieces;
+}
+
+test("a real SentencePiece vocabulary (stories260K, 512 tokens) drives the text automaton to valid rollouts", () => {
+  const pieces = readTok512(join(import.meta.dirname, "..", "..", "..", "test", "fixtures", "stories260K", "tok512.bin"));
+  assert.equal(pieces.length, 512);
+  const tok: TextTokenizer = { pieces, eosIds: [2] }; // llama2.c: 1 = <s>, 2 = </s>
+  const layout: RolloutLayout = { poolSize: 20, nMax: 10, kMax: 5 };
+  const c = new TextRolloutConstraint(tok, layout);
+  const rng = new Rng(11);
+  for (let walk = 0; walk < 50; walk++) {
+    const tokens = randomWalk(c, rng, maxCompletionChars(layout) + 1);
+    const p = parseTextCompletion(tokens, tok, layout);
+    assert.equal(p.status, "ok", p.text);
+  }
 });

@@ -7,6 +7,7 @@ import {
   isValidRollout,
   maxCompletionChars,
   maxCompletionTokens,
+  charSpanToTokenSpan,
   parseRolloutText,
   parseTextCompletion,
   renderRolloutText,
@@ -173,4 +174,13 @@ test("maxCompletionChars is reached by the longest rollout", () => {
   const layout: RolloutLayout = { poolSize: 20, nMax: 10, kMax: 5 };
   const slate = [11, 12, 13, 14, 15, 16, 17, 18, 19, 20];
   assert.equal(renderRolloutText({ slate, ranking: slate.slice(0, 5) }).length, maxCompletionChars(layout));
+});
+
+test("charSpanToTokenSpan covers every token holding a character of the span, empty tokens inside included", () => {
+  const pieces = ["<SL", "ATE> [", "", "4] ", "</SLATE>"]; // characters 0-2, 3-8, (empty), 9-11, 12-19
+  assert.deepEqual(charSpanToTokenSpan(pieces, { start: 0, end: 20 }), { start: 0, end: 5 });
+  assert.deepEqual(charSpanToTokenSpan(pieces, { start: 8, end: 10 }), { start: 1, end: 4 }); // "[4": tokens 1..3
+  assert.deepEqual(charSpanToTokenSpan(pieces, { start: 12, end: 20 }), { start: 4, end: 5 });
+  assert.deepEqual(charSpanToTokenSpan(pieces, { start: 5, end: 5 }), { start: 1, end: 1 });
+  assert.deepEqual(charSpanToTokenSpan(pieces, { start: 20, end: 20 }), { start: 5, end: 5 });
 });
