@@ -1,8 +1,8 @@
 /**
  * Ranking metrics with trec_eval's definitions, per query and averaged over a run.
  *
- * This module is a leaf: it imports nothing from the rest of the project except the seeded RNG,
- * so the RL rewards (src/fgrpo/rewards.ts) and the evaluation share one implementation of
+ * This module is a leaf: it imports only bootstrap.ts (and through it the seeded RNG), so the RL
+ * rewards (src/fgrpo/rewards.ts) and the evaluation share one implementation of
  * NDCG and recall.
  *
  * Conventions (see docs/algorithm.md):

@@ -48,8 +48,8 @@ interface TrieNode {
   ids: number[];
 }
 
-/** States cached per key before the cache is cleared (bounds memory on long runs) [ours]. */
-const CACHE_LIMIT = 50_000;
+/** Allowed sets cached before the cache is cleared: bounds memory on long runs with big vocabularies [ours]. */
+const CACHE_LIMIT = 10_000;
 
 export class TextRolloutConstraint implements TokenConstraint<TextRolloutState> {
   private readonly trie: TrieNode = { children: new Map(), ids: [] };
@@ -133,7 +133,7 @@ export class TextRolloutConstraint implements TokenConstraint<TextRolloutState> 
     return next;
   }
 
-  /** The text written so far in the current id and the ids used: useful for debugging masks. */
+  /** A readable summary of a state (node, digits typed, ids used), for debugging masks. */
   describe(state: TextRolloutState): string {
     return `${state.node}${state.digits ? ` digits=${state.digits}` : ""} slate=[${state.slate.join(",")}] ranking=[${state.ranking.join(",")}]`;
   }
