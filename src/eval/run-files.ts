@@ -11,7 +11,8 @@
  * Ids may be JSON strings or integers (integers become their decimal string). Every malformed
  * line is an InputError naming the file, the line and the field.
  */
-import { readFileSync, renameSync, writeFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { writeFileAtomic } from "../util/atomic-write.js";
 import { InputError } from "../util/errors.js";
 import { parseJsonl } from "../util/jsonl.js";
 import type { Grades, QueryRun } from "./metrics.js";
@@ -137,27 +138,15 @@ export function readGoldFile(file: string): Map<string, Map<string, number>> {
   return gold;
 }
 
-/** Writes `text` to `file` atomically: a temp file in the same directory, then a rename. */
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    writeFileSync(tmp, text, "utf8");
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-}
-
 /** Writes runs as JSONL (one query per line, in iteration order). */
 export function writeRunJsonl(file: string, runs: ReadonlyMap<string, QueryRun> | Iterable<QueryRun>): void {
   const list = runs instanceof Map ? [...runs.values()] : [...(runs as Iterable<QueryRun>)];
   const lines = list.map((r) => JSON.stringify(r.slate === undefined ? { id: r.id, ranking: r.ranking } : { id: r.id, ranking: r.ranking, slate: r.slate }));
-  writeAtomic(file, lines.map((l) => l + "\n").join(""));
+  writeFileAtomic(file, lines.map((l) => l + "\n").join(""));
 }
 
 /** Writes gold judgments as JSONL {"id", "relevant": {doc: grade}}. */
 export function writeGoldJsonl(file: string, gold: ReadonlyMap<string, Grades>): void {
   const lines = [...gold].map(([id, grades]) => JSON.stringify({ id, relevant: Object.fromEntries(grades) }));
-  writeAtomic(file, lines.map((l) => l + "\n").join(""));
+  writeFileAtomic(file, lines.map((l) => l + "\n").join(""));
 }
