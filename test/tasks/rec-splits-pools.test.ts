@@ -139,3 +139,18 @@ test("allowMissingPositive: the target is in the pool only when the retriever ra
   }
   assert.equal(withTarget, examples.length - stats.missingPositive);
 });
+
+test("a classic model as first stage: training pools get item-kNN negatives and a retrieverRank", async () => {
+  const { makeRecModel } = await import("../../src/tasks/baselines/index.js");
+  const knn = makeRecModel("itemknn", split.trainSequences);
+  const builder = new RecPoolBuilder(games, split.trainSequences, { negatives: "retriever", retriever: knn, seed: 2 });
+  const inst = split.train.find((t) => t.history.length >= 3 && knn.recommend(t.history, 100, new Set(t.history)).length >= 25)!;
+  const ex = builder.build(inst, `${inst.user}@${inst.position}`);
+  const expected = knn.recommend(inst.history, 100, new Set(inst.history)).filter((i) => i !== inst.target).slice(0, 19);
+  assert.equal(expected.length, 19);
+  assert.deepEqual(ex.pool.map((c) => c.id).filter((id) => id !== inst.target).sort(), expected.slice().sort());
+  assert.deepEqual(ex.retrieverRank!.filter((id) => id !== inst.target), expected);
+  assert.equal(new Set(ex.pool.map((c) => c.id)).size, 20);
+  const ranked = new RecPoolBuilder(games, split.trainSequences, { negatives: "random", ranker: knn, seed: 2 }).build(inst);
+  assert.deepEqual(ranked.retrieverRank, knn.rankPool(ranked));
+});
