@@ -55,6 +55,8 @@ test("2WikiMultihopQA and MuSiQue; repeated MuSiQue titles get distinct ids", ()
   assert.equal(m.dataset, "musique");
   assert.deepEqual(m.paragraphs.map((p) => p.id), ["Ada", "Sydney University", "Ada (2)", "Melbourne"]);
   assert.deepEqual(m.paragraphs.map((p) => p.supporting), [true, true, false, false]);
+  const single = loadQaFile(qa("single.json")).questions;
+  assert.deepEqual(single.map((q) => [q.id, q.paragraphs.length]), [["2hop__9", 2]]);
 });
 
 test("malformed QA records: InputError with file, line, field; or skipped with reasons", () => {

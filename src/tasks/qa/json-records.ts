@@ -34,7 +34,8 @@ export function readJsonRecords(file: string): JsonRecord[] {
   }
   const whole = tryParse(text);
   if (isColumnar(whole)) return fromColumnar(whole);
-  if (whole !== undefined && !text.trim().includes("\n")) return [{ line: 1, value: whole }];
+  // A single JSON object (one record, possibly pretty-printed); several lines of objects fail `whole` and are JSONL.
+  if (whole !== undefined) return [{ line: 1, value: whole }];
   return parseLines(text, file);
 }
 
