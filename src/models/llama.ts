@@ -24,6 +24,20 @@ export interface ForwardOptions {
   pastLength?: number;
   /** Compute logits for the last position only ([B, 1, V]): prefill needs no more. */
   lastOnly?: boolean;
+  /** A snapshot from inferenceWeights(): fused, pre-transposed matrices (no autograd). */
+  fused?: FusedWeights;
+}
+
+/**
+ * Inference-time copies of the weights: q/k/v fused into one matrix and gate/up into another,
+ * all stored transposed ([in, out]) so x·W is a plain GEMM (OpenBLAS runs skinny products with a
+ * transposed operand several times slower, measured in bench/generate). A snapshot: rebuild it
+ * after the parameters change.
+ */
+export interface FusedWeights {
+  layers: { qkv: T.Tensor; qkvBias: T.Tensor | null; o: T.Tensor; gateUp: T.Tensor; down: T.Tensor }[];
+  head: T.Tensor;
+  dispose(): void;
 }
 
 /** The expected shape of every parameter, by HF name. */
@@ -128,6 +142,29 @@ export class LlamaModel {
     return this.headWeight.device;
   }
 
+  /** Builds a FusedWeights snapshot of the current parameters (dispose it when done). */
+  inferenceWeights(): FusedWeights {
+    return T.noGrad(() => {
+      const tr = (w: T.Tensor) => T.keep(w.T.contiguous());
+      const layers = this.layers.map((p) => ({
+        qkv: tr(T.tidy(() => T.cat([p.q, p.k, p.v], 0))),
+        qkvBias: p.qb && p.kb && p.vb ? T.keep(T.cat([p.qb, p.kb, p.vb], 0)) : null,
+        o: tr(p.o),
+        gateUp: tr(T.tidy(() => T.cat([p.gate, p.up], 0))),
+        down: tr(p.down),
+      }));
+      const head = tr(this.headWeight);
+      return {
+        layers,
+        head,
+        dispose() {
+          for (const l of layers) for (const t of [l.qkv, l.qkvBias, l.o, l.gateUp, l.down]) t?.dispose();
+          head.dispose();
+        },
+      };
+    });
+  }
+
   /** Logits [B, T, V] (or [B, 1, V] with lastOnly) for token ids [B, T]. */
   forward(ids: T.Tensor, opts: ForwardOptions = {}): T.Tensor {
     const c = this.config;
@@ -137,25 +174,42 @@ export class LlamaModel {
     const rot = this.rope.tables(positions, maxPosition, ids.device);
     const mask = paddedCausalMask(opts.keyMask ?? null, t);
     let x = T.embedding(this.params.get("model.embed_tokens.weight")!, ids);
+    const fused = opts.fused;
     for (let l = 0; l < c.numLayers; l++) {
       const p = this.layers[l]!;
+      const f = fused?.layers[l];
       const h = T.rmsNorm(x, p.inNorm, c.rmsNormEps);
-      let q = T.linear(h, p.q, p.qb).view(b, t, c.numHeads, c.headDim);
-      let k = T.linear(h, p.k, p.kb).view(b, t, c.numKvHeads, c.headDim);
-      const v = T.linear(h, p.v, p.vb).view(b, t, c.numKvHeads, c.headDim).transpose(1, 2);
+      let q: T.Tensor, k: T.Tensor, v: T.Tensor;
+      if (f) {
+        const qkv = f.qkvBias ? h.matmul(f.qkv).add(f.qkvBias) : h.matmul(f.qkv);
+        const all = qkv.view(b, t, c.numHeads + 2 * c.numKvHeads, c.headDim);
+        q = all.narrow(2, 0, c.numHeads);
+        k = all.narrow(2, c.numHeads, c.numKvHeads);
+        v = all.narrow(2, c.numHeads + c.numKvHeads, c.numKvHeads).transpose(1, 2);
+      } else {
+        q = T.linear(h, p.q, p.qb).view(b, t, c.numHeads, c.headDim);
+        k = T.linear(h, p.k, p.kb).view(b, t, c.numKvHeads, c.headDim);
+        v = T.linear(h, p.v, p.vb).view(b, t, c.numKvHeads, c.headDim).transpose(1, 2);
+      }
       if (p.qNorm) q = T.rmsNorm(q, p.qNorm, c.rmsNormEps);
       if (p.kNorm) k = T.rmsNorm(k, p.kNorm, c.rmsNormEps);
       q = this.rope.apply(q.transpose(1, 2), rot);
       k = this.rope.apply(k.transpose(1, 2), rot);
       const [keys, values] = opts.cache ? opts.cache.append(l, k, v) : [k, v];
       const y = groupedAttention(q, keys, values, mask).transpose(1, 2).reshape(b, t, c.numHeads * c.headDim);
-      x = x.add(T.linear(y, p.o));
+      x = x.add(f ? y.matmul(f.o) : T.linear(y, p.o));
       const h2 = T.rmsNorm(x, p.postNorm, c.rmsNormEps);
-      x = x.add(T.linear(T.linear(h2, p.gate).silu().mul(T.linear(h2, p.up)), p.down));
+      if (f) {
+        const gu = h2.matmul(f.gateUp);
+        x = x.add(gu.narrow(2, 0, c.intermediateSize).silu().mul(gu.narrow(2, c.intermediateSize, c.intermediateSize)).matmul(f.down));
+      } else {
+        x = x.add(T.linear(T.linear(h2, p.gate).silu().mul(T.linear(h2, p.up)), p.down));
+      }
     }
     opts.cache?.advance(t);
     if (opts.lastOnly && t > 1) x = x.narrow(1, t - 1, 1);
-    return T.linear(T.rmsNorm(x, this.params.get("model.norm.weight")!, c.rmsNormEps), this.headWeight);
+    const normed = T.rmsNorm(x, this.params.get("model.norm.weight")!, c.rmsNormEps);
+    return fused ? normed.matmul(fused.head) : T.linear(normed, this.headWeight);
   }
 
   /** Parameters to train (every tensor in params; a tied head is the embedding). */

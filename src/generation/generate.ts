@@ -1,0 +1,158 @@
+/**
+ * The batched generation engine: left-padded prompts, one prefill, then one decode step per
+ * token for every rollout at once over a preallocated KV cache. With numGenerations G > 1 each
+ * prompt is prefilled once and its G rollouts decode from copies of its cache (the shared
+ * prompt prefix), which is what makes G = 8 rollouts of long prompts cheap.
+ */
+import * as T from "../torch/index.js";
+import { Rng } from "../util/random.js";
+import { KVCache } from "../models/kv-cache.js";
+import type { LlamaModel } from "../models/llama.js";
+import type { TokenConstraint } from "./constraint.js";
+import type { LogitsProcessor } from "./processors.js";
+import { maskToAllowed, sampleRow, validateSampling, type SamplingOptions } from "./sampling.js";
+import { checkTokens, int64, keyMask, padLeft } from "./batch.js";
+
+export interface GenerateOptions extends SamplingOptions {
+  /** Tokens to generate at most per rollout. */
+  maxNewTokens: number;
+  /** Rollouts per prompt (G); default 1. */
+  numGenerations?: number;
+  /** A rollout ends after emitting one of these (the token is kept); default the model's EOS ids. */
+  stopTokens?: readonly number[];
+  /** Masks every token the automaton does not allow; a rollout also ends when it is complete. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each constraint has its own state type
+  constraint?: TokenConstraint<any>;
+  /** Run in order on each row's raw logits before the constraint and the temperature. */
+  logitsProcessors?: readonly LogitsProcessor[];
+  /** Seeds the sampler (our own Rng; the engine's global generator is untouched). Default 0. */
+  seed?: number;
+  /** Fed to finished rollouts and used for prompt padding; default config.padTokenId ?? 0. */
+  padToken?: number;
+  /** Prefill each prompt once and copy its cache to its G rollouts (default true). */
+  sharedPrefix?: boolean;
+}
+
+export interface GenerateResult {
+  /** prompts × G completions, grouped by prompt (prompt i → rows i·G … i·G+G−1), stop token included. */
+  completions: number[][];
+  /** Per completion token, its log-prob under the distribution it was sampled from (see Sampled). */
+  logprobs: number[][];
+  /** Whether each rollout stopped (stop token or complete constraint) before maxNewTokens ran out. */
+  finished: boolean[];
+  stats: { tokens: number; promptTokens: number; ms: number; prefillMs: number };
+}
+
+interface Rollout {
+  prompt: readonly number[];
+  tokens: number[];
+  logprobs: number[];
+  state: unknown;
+  done: boolean;
+  finished: boolean;
+}
+
+export function generate(model: LlamaModel, prompts: readonly (readonly number[])[], opts: GenerateOptions): GenerateResult {
+  const c = model.config;
+  const g = opts.numGenerations ?? 1;
+  if (!Number.isInteger(g) || g < 1) throw new RangeError(`numGenerations must be a positive integer, got ${g}`);
+  if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) throw new RangeError(`maxNewTokens must be a non-negative integer, got ${opts.maxNewTokens}`);
+  if (prompts.length === 0) throw new RangeError("generate: no prompts");
+  validateSampling(opts);
+  checkTokens(prompts, c.vocabSize, "prompt", false);
+  const t0 = performance.now();
+  const device = model.device;
+  const pad = opts.padToken ?? c.padTokenId ?? 0;
+  const stop = new Set(opts.stopTokens ?? c.eosTokenIds);
+  const rng = new Rng(opts.seed ?? 0);
+  const shared = opts.sharedPrefix ?? true;
+  const rollouts: Rollout[] = [];
+  for (const p of prompts) {
+    for (let j = 0; j < g; j++) rollouts.push({ prompt: p, tokens: [], logprobs: [], state: opts.constraint?.initial(), done: false, finished: false });
+  }
+  const rowsOfPrompt = rollouts.map((_, r) => Math.floor(r / g));
+  const prefillPrompts = shared ? prompts : rollouts.map((r) => r.prompt);
+  const batch = rollouts.length;
+  const width = Math.max(...prompts.map((p) => p.length));
+  const capacity = width + Math.max(opts.maxNewTokens - 1, 0);
+  let prefillMs = 0;
+
+  T.noGrad(() => {
+    if (opts.maxNewTokens === 0) return;
+    const padded = T.tidy(() => padLeft(prefillPrompts, pad, device));
+    const lengths = rollouts.map((r) => r.prompt.length);
+    const mask = padded.padded ? T.keep(keyMask(lengths, width, capacity - width, device)) : null;
+    const fused = model.inferenceWeights();
+    let cache = KVCache.allocate(c.numLayers, prefillPrompts.length, c.numKvHeads, capacity, c.headDim, device);
+    try {
+      let logits = T.keep(
+        T.tidy(() => {
+          const prefillMask = padded.padded ? keyMask(padded.lengths, width, 0, device) : null;
+          const out = model.forward(padded.ids, { positions: padded.positions, keyMask: prefillMask, cache, lastOnly: true, fused });
+          return shared && g > 1 ? out.indexSelect(0, int64(rowsOfPrompt, [batch], device)) : out;
+        }),
+      );
+      for (const t of [padded.ids, padded.positions]) t.dispose();
+      if (shared && g > 1) {
+        const expanded = cache.selectRows(rowsOfPrompt);
+        cache.dispose();
+        cache = expanded;
+      }
+      prefillMs = performance.now() - t0;
+      for (let step = 0; step < opts.maxNewTokens; step++) {
+        const rows = logits.toFloat32Array();
+        logits.dispose();
+        const next = sampleStep(rows, c.vocabSize, rollouts, opts, stop, rng, pad);
+        if (step === opts.maxNewTokens - 1 || rollouts.every((r) => r.done)) break;
+        logits = T.keep(
+          T.tidy(() => {
+            const ids = int64(next, [batch, 1], device);
+            const positions = int64(lengths.map((l) => l + step), [batch, 1], device);
+            const m = mask ? mask.narrow(1, 0, width + step + 1) : null;
+            return model.forward(ids, { positions, keyMask: m, cache, lastOnly: true, fused });
+          }),
+        );
+      }
+    } finally {
+      fused.dispose();
+      cache.dispose();
+      mask?.dispose();
+    }
+  });
+  return {
+    completions: rollouts.map((r) => r.tokens),
+    logprobs: rollouts.map((r) => r.logprobs),
+    finished: rollouts.map((r) => r.finished),
+    stats: {
+      tokens: rollouts.reduce((n, r) => n + r.tokens.length, 0),
+      promptTokens: prefillPrompts.reduce((n, p) => n + p.length, 0),
+      ms: performance.now() - t0,
+      prefillMs,
+    },
+  };
+}
+
+/** Picks every live rollout's next token from its logits row; returns the ids to feed next. */
+function sampleStep(rows: Float32Array, vocab: number, rollouts: Rollout[], opts: GenerateOptions, stop: Set<number>, rng: Rng, pad: number): number[] {
+  const width = rows.length / rollouts.length;
+  const next: number[] = [];
+  rollouts.forEach((r, i) => {
+    if (r.done) {
+      next.push(pad);
+      return;
+    }
+    const row = rows.subarray(i * width, i * width + vocab);
+    for (const p of opts.logitsProcessors ?? []) p(row, { sequence: i, prompt: r.prompt, tokens: r.tokens });
+    if (opts.constraint) maskToAllowed(row, opts.constraint.allowedTokens(r.state));
+    const s = sampleRow(row, opts, opts.greedy ? 0 : rng.next());
+    r.tokens.push(s.token);
+    r.logprobs.push(s.logprob);
+    if (opts.constraint) r.state = opts.constraint.advance(r.state, s.token);
+    if (stop.has(s.token) || (opts.constraint && opts.constraint.isComplete(r.state))) {
+      r.done = true;
+      r.finished = true;
+    }
+    next.push(s.token);
+  });
+  return next;
+}
