@@ -12,6 +12,7 @@ export interface Command {
 
 const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import("./commands/demo.js")).default,
+  generate: async () => (await import("./commands/generate.js")).default,
   score: async () => (await import("./commands/score.js")).default,
   baseline: async () => (await import("./commands/baseline.js")).default,
 };

@@ -1,0 +1,74 @@
+import type { Command } from "../main.js";
+import { intOption, numberOption, parseCommand, requireString, UsageError, type CommandSpec } from "../args.js";
+import { loadCheckpoint } from "../../models/checkpoint.js";
+import type { Tokenizer } from "../../models/tokenizers/tokenizer.js";
+import { generate } from "../../generation/generate.js";
+
+const spec: CommandSpec = {
+  name: "generate",
+  summary: "continue a prompt with a llama2.c checkpoint or an HF-layout model folder",
+  usage: "fgrpo generate --checkpoint PATH [--tokenizer PATH] [--prompt TEXT] --max-new-tokens N [--greedy | --temperature T --top-p P --top-k K --seed S] [--json]",
+  options: {
+    checkpoint: { type: "string", valueName: "PATH", description: "a llama2.c version-1 .bin file or an HF folder (config.json, model.safetensors)" },
+    tokenizer: { type: "string", valueName: "PATH", description: "tokenizer.bin, tokenizer.json or vocab.json (default: the one beside the checkpoint)" },
+    prompt: { type: "string", valueName: "TEXT", description: "text to continue (default: start from BOS alone)" },
+    "max-new-tokens": { type: "string", valueName: "N", description: "tokens to generate at most" },
+    greedy: { type: "boolean", description: "take the most likely token at every step" },
+    temperature: { type: "string", valueName: "T", description: "sampling temperature (default 1)" },
+    "top-p": { type: "string", valueName: "P", description: "nucleus sampling mass in (0, 1] (default 1: off)" },
+    "top-k": { type: "string", valueName: "K", description: "sample among the K most likely tokens (default 0: off)" },
+    seed: { type: "string", valueName: "S", description: "sampling seed (default 0)" },
+    json: { type: "boolean", description: 'print {"token_ids": [...], "text": ...} (the continuation only)' },
+  },
+};
+
+/** The text the continuation adds after the prompt (decoding in context keeps SentencePiece's spaces right). */
+function continuationText(tokenizer: Tokenizer, prompt: number[], continuation: number[]): string {
+  const before = tokenizer.decode(prompt);
+  const all = tokenizer.decode([...prompt, ...continuation]);
+  return all.startsWith(before) ? all.slice(before.length) : tokenizer.decode(continuation);
+}
+
+const command: Command = {
+  summary: spec.summary,
+  async run(argv) {
+    const parsed = parseCommand(spec, argv);
+    if (!parsed) return 0;
+    const v = parsed.values;
+    const checkpoint = requireString(v, "checkpoint");
+    if (v["max-new-tokens"] === undefined) throw new UsageError("--max-new-tokens is required");
+    const maxNewTokens = intOption(v, "max-new-tokens", 0);
+    if (maxNewTokens < 1) throw new UsageError("--max-new-tokens must be at least 1");
+    const greedy = v.greedy === true;
+    if (greedy && (v.temperature !== undefined || v["top-p"] !== undefined || v["top-k"] !== undefined)) {
+      throw new UsageError("--greedy cannot be combined with --temperature, --top-p or --top-k");
+    }
+    const temperature = numberOption(v, "temperature", 1);
+    if (!(temperature > 0)) throw new UsageError("--temperature must be positive");
+    const topP = numberOption(v, "top-p", 1);
+    if (!(topP > 0 && topP <= 1)) throw new UsageError("--top-p must be in (0, 1]");
+    const topK = intOption(v, "top-k", 0);
+    if (topK < 0) throw new UsageError("--top-k must be non-negative");
+    const seed = intOption(v, "seed", 0);
+    const { model, tokenizer } = loadCheckpoint(checkpoint, { tokenizer: typeof v.tokenizer === "string" ? v.tokenizer : undefined });
+    try {
+      const text = typeof v.prompt === "string" ? v.prompt : "";
+      if (text !== "" && !tokenizer) throw new UsageError("--prompt needs a tokenizer: pass --tokenizer or put one beside the checkpoint");
+      const bos = tokenizer?.bosId ?? model.config.bosTokenId;
+      const prompt = tokenizer ? tokenizer.encode(text, { bos: true }) : [];
+      if (prompt.length === 0 && bos !== null) prompt.push(bos);
+      if (prompt.length === 0) throw new UsageError("the model has no BOS token: give a --prompt");
+      const stopTokens = [...new Set([...model.config.eosTokenIds, ...(tokenizer?.eosId != null ? [tokenizer.eosId] : [])])];
+      const out = generate(model, [prompt], { maxNewTokens, greedy, temperature, topP, topK, seed, stopTokens });
+      const ids = out.completions[0]!;
+      const continuation = tokenizer ? continuationText(tokenizer, prompt, ids) : null;
+      if (v.json) console.log(JSON.stringify({ token_ids: ids, text: continuation }));
+      else console.log(continuation === null ? ids.join(" ") : text + continuation);
+      return 0;
+    } finally {
+      model.dispose();
+    }
+  },
+};
+
+export default command;
