@@ -55,6 +55,7 @@ function isIgnorable(name: string, c: LlamaConfig): boolean {
 /** Loads the model of an HF-layout folder; parameters are float32 and require gradients. */
 export function loadHfModel(folder: string, device?: string): LlamaModel {
   const configFile = join(folder, "config.json");
+  if (!existsSync(configFile)) throw new InputError("not a checkpoint folder: no config.json", { file: folder });
   const config = configFromHF(readJson(configFile), configFile);
   const shapes = parameterShapes(config);
   const params = new Map<string, T.Tensor>();
