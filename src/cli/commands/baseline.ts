@@ -1,4 +1,5 @@
 import type { Command } from "../main.js";
+import { metricTable } from "../format.js";
 import { intOption, parseCommand, requireString, UsageError, type CommandSpec } from "../args.js";
 import { evaluateRun, type QueryRun } from "../../eval/metrics.js";
 import { writeGoldJsonl, writeRunJsonl } from "../../eval/run-files.js";
@@ -111,12 +112,7 @@ const baseline: Command = {
     }
     for (const line of data.summary) console.log(line);
     console.log(`${task} ${split}: method ${method}, ${summary.numQueries} queries, pools of ${poolSize} (${withPositive} with a relevant candidate), seed ${seed}`);
-    const rows = [["metric", "mean", "95% CI"], ...BASELINE_METRICS.map((m) => {
-      const s = summary.metrics[m]!;
-      return [m, s.mean.toFixed(4), `[${s.ciLow.toFixed(4)}, ${s.ciHigh.toFixed(4)}]`];
-    })];
-    const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-    console.log(rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join("  ").trimEnd()).join("\n"));
+    console.log(metricTable(summary, BASELINE_METRICS));
     return 0;
   },
 };

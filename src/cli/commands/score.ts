@@ -1,4 +1,5 @@
 import type { Command } from "../main.js";
+import { fmt, metricTable, table } from "../format.js";
 import { intOption, parseCommand, requireString, UsageError, type CommandSpec } from "../args.js";
 import { DEFAULT_METRICS, evaluateRun, parseMetricName, type EvalSummary } from "../../eval/metrics.js";
 import { readGoldFile, readRunFile } from "../../eval/run-files.js";
@@ -31,15 +32,6 @@ function metricList(values: Record<string, unknown>, slatesEverywhere: boolean):
   } catch (e) {
     throw new UsageError(`--metrics: ${(e as Error).message}`);
   }
-}
-
-function fmt(x: number): string {
-  return x.toFixed(4);
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join("  ").trimEnd()).join("\n");
 }
 
 function countsLine(s: EvalSummary): string {
@@ -80,12 +72,7 @@ const score: Command = {
       for (const [id, row] of summary.perQuery) rows.push([id, ...metrics.map((m) => fmt(row[m]!))]);
       console.log(table(rows) + "\n");
     }
-    const rows = [["metric", "mean", "95% CI"]];
-    for (const m of metrics) {
-      const s = summary.metrics[m]!;
-      rows.push([m, fmt(s.mean), `[${fmt(s.ciLow)}, ${fmt(s.ciHigh)}]`]);
-    }
-    console.log(table(rows));
+    console.log(metricTable(summary, metrics));
     console.log(countsLine(summary));
     return 0;
   },
