@@ -15,6 +15,7 @@ const commands: Record<string, () => Promise<Command>> = {
   generate: async () => (await import("./commands/generate.js")).default,
   score: async () => (await import("./commands/score.js")).default,
   baseline: async () => (await import("./commands/baseline.js")).default,
+  report: async () => (await import("./commands/report.js")).default,
 };
 
 function mainHelp(): string {

@@ -1,0 +1,102 @@
+// `fgrpo report`: loads run and comparison directories and renders the HTML report.
+import { resolve } from "node:path";
+import { advantageCharts, rewardCharts, sftCharts, stabilityCharts, timingCharts, validationCharts, validityCharts } from "./charts.js";
+import { comparisonTable } from "./comparison-table.js";
+import { loadInput, loadRun, type ComparisonData, type RunData } from "./inputs.js";
+import { renderPage, type Section } from "./page.js";
+import { overviewTable, resultsTable, warningsList } from "./run-tables.js";
+
+export interface ReportInputs {
+  runs: RunData[];
+  comparisons: ComparisonData[];
+}
+
+/**
+ * Loads every directory: runs directly, comparisons with the runs their rows name. A run given
+ * twice (directly and through a comparison) is shown once.
+ */
+export function loadReportInputs(dirs: string[]): ReportInputs {
+  const runs = new Map<string, RunData>();
+  const comparisons: ComparisonData[] = [];
+  for (const dir of dirs) {
+    const input = loadInput(dir);
+    if (input.kind === "run") {
+      if (!runs.has(resolve(dir))) runs.set(resolve(dir), input);
+      continue;
+    }
+    comparisons.push(input);
+    for (const runDir of input.runDirs.flat()) if (!runs.has(resolve(runDir))) runs.set(resolve(runDir), loadRun(runDir));
+  }
+  const list = [...runs.values()];
+  assignUniqueLabels(list);
+  return { runs: list, comparisons };
+}
+
+/**
+ * Runs are labelled by config.name; several runs of one config differ by seed, and failing that
+ * by directory, so every chart legend entry names exactly one run.
+ */
+export function assignUniqueLabels(runs: RunData[]): void {
+  const count = (labels: string[], l: string) => labels.filter((x) => x === l).length;
+  let labels = runs.map((r) => r.label);
+  labels = labels.map((l, i) => (count(labels, l) > 1 && typeof runs[i]!.config.seed === "number" ? `${l} (seed ${runs[i]!.config.seed})` : l));
+  labels = labels.map((l, i) => (count(labels, l) > 1 ? runs[i]!.dir : l));
+  runs.forEach((r, i) => (r.label = labels[i]!));
+}
+
+function sections(inputs: ReportInputs): Section[] {
+  const { runs, comparisons } = inputs;
+  const out: Section[] = [];
+  for (const [i, c] of comparisons.entries()) {
+    out.push({
+      id: comparisons.length === 1 ? "comparison" : `comparison-${i + 1}`,
+      title: c.comparison.title ?? `Comparison (${c.dir})`,
+      html: [comparisonTable(c)],
+    });
+  }
+  const overview = [overviewTable(runs), resultsTable(runs), warningsList(runs)].filter((h): h is string => h !== null);
+  out.push({ id: "overview", title: "Runs", intro: "Configuration of each run, how far its logs go, and its final validation results (results.json).", html: overview });
+  out.push({
+    id: "rewards",
+    title: "RL rewards",
+    intro: "Mean reward of the rollouts per RL step; the shaded band is ± one standard deviation over the step's rollouts.",
+    charts: rewardCharts(runs),
+    empty: "No RL metrics in these runs.",
+  });
+  out.push({
+    id: "advantages",
+    title: "Advantages and learning signal",
+    intro: "Advantage spread per phase, and the share of groups whose rollouts all got the same reward (their advantage is zero: no gradient).",
+    charts: advantageCharts(runs),
+    empty: "No RL metrics in these runs.",
+  });
+  out.push({
+    id: "validation",
+    title: "Validation metrics",
+    intro: "Periodic validation of the policy: SFT steps first, then RL steps continuing on the same axis.",
+    charts: validationCharts(runs),
+    empty: "No validation records in these runs.",
+  });
+  out.push({
+    id: "validity",
+    title: "Rollout validity",
+    intro: "How each RL step's rollouts were classified (ok, or the first failure found): the share that was not ok, then that share by failure category.",     charts: validityCharts(runs),
+    empty: "No validity counts in these runs' RL logs.",
+  });
+  out.push({ id: "stability", title: "KL, clipping and entropy", charts: stabilityCharts(runs), empty: "No RL metrics in these runs." });
+  out.push({ id: "timing", title: "Timings", intro: "Wall-clock milliseconds per RL step spent generating rollouts, scoring them, and updating the model.", charts: timingCharts(runs), empty: "No timings in these runs." });
+  out.push({ id: "sft", title: "SFT", charts: sftCharts(runs), empty: "No SFT metrics in these runs." });
+  return out;
+}
+
+/** Renders the report page for loaded inputs. */
+export function renderReport(inputs: ReportInputs, title = "fgrpo report"): string {
+  const n = inputs.runs.length;
+  const subtitle = `${n} run${n === 1 ? "" : "s"}${inputs.comparisons.length > 0 ? `, ${inputs.comparisons.length} comparison${inputs.comparisons.length === 1 ? "" : "s"}` : ""}: ${inputs.runs.map((r) => r.label).join(", ")}`;
+  return renderPage(title, subtitle, sections(inputs));
+}
+
+/** The `data-chart` ids in a rendered report (for the CLI's summary line). */
+export function chartIds(html: string): string[] {
+  return [...html.matchAll(/data-chart="([^"]*)"/g)].map((m) => m[1]!);
+}

@@ -1,0 +1,134 @@
+// Loads the directories given to `fgrpo report`: training runs (config.json + metrics) and
+// comparisons (comparison.json from `fgrpo compare`, whose rows name their runs).
+import { existsSync, statSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { z } from "zod";
+import { InputError } from "../util/errors.js";
+import { readJsonFile, validateJson } from "./json-file.js";
+import { readPhaseMetrics, type PhaseMetrics } from "./metrics-file.js";
+
+const metricMeans = z.record(z.number().nullable());
+const validity = z.record(z.number().int().nonnegative());
+
+const resultsSchema = z
+  .object({
+    sft: metricMeans.nullable().optional(),
+    rl: metricMeans.nullable().optional(),
+    sft_validity: validity.nullable().optional(),
+    rl_validity: validity.nullable().optional(),
+    eval_split: z.string().optional(),
+    eval_examples: z.number().int().nonnegative().optional(),
+  })
+  .passthrough();
+
+export type RunResults = z.infer<typeof resultsSchema>;
+
+const maybeNumber = z.number().nullable();
+const comparisonSchema = z
+  .object({
+    title: z.string().optional(),
+    split: z.string().optional(),
+    examples: z.number().int().nonnegative().optional(),
+    seeds: z.array(z.number().int()).optional(),
+    metrics: z.array(z.string()).min(1),
+    rows: z
+      .array(
+        z
+          .object({
+            method: z.string().min(1),
+            runs: z.array(z.string()),
+            metrics: z.record(z.object({ mean: maybeNumber, ciLow: maybeNumber, ciHigh: maybeNumber }).passthrough()),
+            vsReference: z
+              .record(z.object({ meanDiff: maybeNumber, ciLow: maybeNumber, ciHigh: maybeNumber, pValue: maybeNumber }).passthrough())
+              .nullable()
+              .optional(),
+          })
+          .passthrough(),
+      )
+      .min(1),
+    reference: z.string().nullable().optional(),
+  })
+  .passthrough();
+
+export type ComparisonFile = z.infer<typeof comparisonSchema>;
+
+export interface RunData {
+  kind: "run";
+  /** The directory as given (or as resolved from a comparison). */
+  dir: string;
+  /** A display name, unique within the report (set by the report from config.name). */
+  label: string;
+  config: Record<string, unknown>;
+  sft: PhaseMetrics | null;
+  rl: PhaseMetrics | null;
+  /** null while a run has not finished (the trainer writes results.json last). */
+  results: RunResults | null;
+}
+
+export interface ComparisonData {
+  kind: "comparison";
+  dir: string;
+  file: string;
+  comparison: ComparisonFile;
+  /** The run directories of each row, resolved, in row order. */
+  runDirs: string[][];
+}
+
+function requireDirectory(dir: string): void {
+  if (!existsSync(dir)) throw new InputError("no such directory", { file: dir });
+  if (!statSync(dir).isDirectory()) throw new InputError("not a directory", { file: dir });
+}
+
+/** Loads a training run directory. */
+export function loadRun(dir: string): RunData {
+  requireDirectory(dir);
+  const configFile = join(dir, "config.json");
+  if (!existsSync(configFile)) throw new InputError("missing config.json: not a training run directory", { file: dir });
+  const config = readJsonFile(configFile);
+  if (typeof config !== "object" || config === null || Array.isArray(config)) throw new InputError("expected a JSON object", { file: configFile });
+  const phase = (name: "sft" | "rl") => {
+    const file = join(dir, name, "metrics.jsonl");
+    return existsSync(file) ? readPhaseMetrics(file, name) : null;
+  };
+  const sft = phase("sft");
+  const rl = phase("rl");
+  if (sft === null && rl === null) throw new InputError("neither sft/metrics.jsonl nor rl/metrics.jsonl exists: nothing to report", { file: dir });
+  const resultsFile = join(dir, "results.json");
+  const results = existsSync(resultsFile) ? validateJson(resultsSchema, readJsonFile(resultsFile), resultsFile) : null;
+  const name = (config as Record<string, unknown>).name;
+  return { kind: "run", dir, label: typeof name === "string" && name !== "" ? name : dir, config: config as Record<string, unknown>, sft, rl, results };
+}
+
+/**
+ * Finds a run a comparison names. `fgrpo compare` may record paths relative to the comparison
+ * folder (its run subdirectories) or to where it was run, so both are tried, in that order.
+ */
+function resolveComparisonRun(dir: string, run: string, file: string, field: string): string {
+  const candidates = isAbsolute(run) ? [run] : [join(dir, run), resolve(run)];
+  const found = candidates.find((c) => existsSync(join(c, "config.json")));
+  if (found === undefined) throw new InputError(`run "${run}" not found (looked for config.json in ${candidates.join(" and ")})`, { file, field });
+  return found;
+}
+
+/** Loads a comparison directory: comparison.json; its runs are loaded by the caller. */
+export function loadComparison(dir: string): ComparisonData {
+  requireDirectory(dir);
+  const file = join(dir, "comparison.json");
+  const comparison = validateJson(comparisonSchema, readJsonFile(file), file);
+  const methods = comparison.rows.map((r) => r.method);
+  const duplicate = methods.find((m, i) => methods.indexOf(m) !== i);
+  if (duplicate !== undefined) throw new InputError(`method "${duplicate}" has two rows`, { file, field: "rows" });
+  if (comparison.reference != null && !methods.includes(comparison.reference)) {
+    throw new InputError(`reference "${comparison.reference}" is not one of the rows' methods (${methods.join(", ")})`, { file, field: "reference" });
+  }
+  const runDirs = comparison.rows.map((row, i) => row.runs.map((run, j) => resolveComparisonRun(dir, run, file, `rows[${i}].runs[${j}]`)));
+  return { kind: "comparison", dir, file, comparison, runDirs };
+}
+
+/** Loads a directory given on the command line: a comparison if it has comparison.json, else a run. */
+export function loadInput(dir: string): RunData | ComparisonData {
+  requireDirectory(dir);
+  if (existsSync(join(dir, "comparison.json"))) return loadComparison(dir);
+  if (existsSync(join(dir, "config.json"))) return loadRun(dir);
+  throw new InputError("neither config.json (a training run) nor comparison.json (a comparison) found", { file: dir });
+}
