@@ -144,13 +144,14 @@ export class LlamaModel {
 
   /** Builds a FusedWeights snapshot of the current parameters (dispose it when done). */
   inferenceWeights(): FusedWeights {
-    return T.noGrad(() => {
+    // Every intermediate (the cat copies, the transposed views) is freed by the tidy.
+    return T.tidy(() => T.noGrad(() => {
       const tr = (w: T.Tensor) => T.keep(w.T.contiguous());
       const layers = this.layers.map((p) => ({
-        qkv: tr(T.tidy(() => T.cat([p.q, p.k, p.v], 0))),
+        qkv: tr(T.cat([p.q, p.k, p.v], 0)),
         qkvBias: p.qb && p.kb && p.vb ? T.keep(T.cat([p.qb, p.kb, p.vb], 0)) : null,
         o: tr(p.o),
-        gateUp: tr(T.tidy(() => T.cat([p.gate, p.up], 0))),
+        gateUp: tr(T.cat([p.gate, p.up], 0)),
         down: tr(p.down),
       }));
       const head = tr(this.headWeight);
@@ -162,7 +163,7 @@ export class LlamaModel {
           head.dispose();
         },
       };
-    });
+    }));
   }
 
   /** Logits [B, T, V] (or [B, 1, V] with lastOnly) for token ids [B, T]. */
