@@ -107,6 +107,8 @@ export function stabilityCharts(runs: RunData[]): ChartSpec[] {
     stepChart(runs, "rl", { id: "rl-clip", title: "Clipped fraction (ratio below 1−ε / above 1+ε_high)", yLabel: "fraction", quantities: CLIP_KEYS.map((k) => ({ key: k, label: k.replace(/^clip_/, "") })) }),
     stepChart(runs, "rl", { id: "rl-entropy", title: "Mean token entropy of the rollouts", yLabel: "nats", quantities: [{ key: "entropy", label: "entropy" }] }),
     stepChart(runs, "rl", { id: "rl-loss", title: "RL loss", yLabel: "loss", quantities: [{ key: "loss", label: "loss" }] }),
+    // Gaps in this line are updates skipped for a non-finite gradient (logged as null).
+    stepChart(runs, "rl", { id: "rl-grad-norm", title: "Gradient norm (gaps: skipped updates)", yLabel: "norm", quantities: [{ key: "grad_norm", label: "grad norm" }] }),
   ]);
 }
 

@@ -64,7 +64,8 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
   }
   const raw = (max - min) / count;
   const magnitude = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= raw)!;
+  // The tolerance keeps float noise (0.1 / 5 = 0.020000000000000004) from skipping to the next step.
+  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= raw * (1 - 1e-9))!;
   const first = Math.floor(min / step + 1e-9);
   const last = Math.ceil(max / step - 1e-9);
   const ticks: number[] = [];
