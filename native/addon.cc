@@ -1,9 +1,27 @@
 // Entry point of the fgrpo native addon: a thin N-API layer over libtorch.
 #include "common.h"
 
+#include <cstdlib>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 namespace fgrpo {
 
+// glibc raises its mmap threshold each time a large block is freed, after which large tensors
+// come from the heap, where interleaving with small allocations fragments it: resident memory
+// then grows without bound in a training loop that frees everything it allocates (measured:
+// 200 MB → 3 GB over 20k scoped allocations of 400 KB). Fixing the threshold at its default
+// (128 KB) keeps every tensor of 128 KB and more in its own mapping, returned to the system when
+// freed. A user's own MALLOC_MMAP_THRESHOLD_ wins.
+static void ConfigureAllocator() {
+#ifdef __GLIBC__
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) mallopt(M_MMAP_THRESHOLD, 128 << 10);
+#endif
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  ConfigureAllocator();
   RegisterTensor(env, exports);
   RegisterOps(env, exports);
   RegisterAutograd(env, exports);

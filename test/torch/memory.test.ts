@@ -33,3 +33,21 @@ test("10,000 forward/backward/AdamW iterations in tidy keep RSS flat (< 50 MB gr
   assert.equal(T.scopeDepth(), 0);
   opt.dispose();
 });
+
+test("scoped loops over medium and large tensors keep RSS flat (allocator fragmentation)", () => {
+  // 400 KB and 31 MB blocks: sizes where glibc's dynamic mmap threshold used to let the heap
+  // fragment and grow by gigabytes.
+  const big = T.keep(T.randn([32, 84, 2900]));
+  const round = () => {
+    for (let i = 0; i < 2000; i++) T.tidy(() => T.zeros([100, 1000]).add(1).sum().item());
+    for (let i = 0; i < 20; i++) T.tidy(() => big.exp().logSoftmax(-1).sum().item());
+  };
+  round();
+  global.gc?.();
+  const before = process.memoryUsage().rss;
+  for (let r = 0; r < 5; r++) round();
+  global.gc?.();
+  const growthMb = (process.memoryUsage().rss - before) / 2 ** 20;
+  assert.ok(growthMb < 50, `RSS grew by ${growthMb.toFixed(1)} MB`);
+  big.dispose();
+});
