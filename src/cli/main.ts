@@ -13,6 +13,9 @@ export interface Command {
 const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import("./commands/demo.js")).default,
   generate: async () => (await import("./commands/generate.js")).default,
+  train: async () => (await import("./commands/train.js")).default,
+  eval: async () => (await import("./commands/eval.js")).default,
+  rank: async () => (await import("./commands/rank.js")).default,
   score: async () => (await import("./commands/score.js")).default,
   baseline: async () => (await import("./commands/baseline.js")).default,
   report: async () => (await import("./commands/report.js")).default,

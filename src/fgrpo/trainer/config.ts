@@ -79,8 +79,8 @@ export const SftSection = z.object({
   ...optimisation,
   learning_rate: z.number().positive().default(3e-3),
   warmup_steps: nonNegInt.default(20),
-  /** Training steps (batches). */
-  max_steps: positiveInt.default(400),
+  /** Training steps (batches); 0 skips SFT (e.g. when model.checkpoint is already fine-tuned). */
+  max_steps: nonNegInt.default(400),
   /** Prompts per batch. */
   batch_size: positiveInt.default(32),
   /** Non-gold items that fill the gold slate (SPEC §5): retriever order, random, or pool order. */
@@ -93,8 +93,8 @@ export const RlSection = z.object({
   method: z.enum(["fgrpo", "grpo", "gspo", "gspo_token"]).default("fgrpo"),
   learning_rate: z.number().positive().default(5e-4),
   warmup_steps: nonNegInt.default(10),
-  /** RL steps; each samples a fresh rollout batch. */
-  max_steps: positiveInt.default(100),
+  /** RL steps; each samples a fresh rollout batch (0 = SFT only). */
+  max_steps: nonNegInt.default(100),
   /** B, prompts per step. */
   prompts_per_step: positiveInt.default(16),
   /** G, rollouts per prompt (8 [summary]). */
@@ -199,8 +199,8 @@ function checkConsistency(c: TrainConfig, file: string): void {
   }
   const b = clipBounds(c.rl);
   if (b.epsilon >= 1) fail("rl.epsilon", `epsilon must be < 1, got ${b.epsilon}`);
-  if (c.rl.warmup_steps > c.rl.max_steps) fail("rl.warmup_steps", `warmup_steps (${c.rl.warmup_steps}) exceeds max_steps (${c.rl.max_steps})`);
-  if (c.sft.warmup_steps > c.sft.max_steps) fail("sft.warmup_steps", `warmup_steps (${c.sft.warmup_steps}) exceeds max_steps (${c.sft.max_steps})`);
+  if (c.rl.max_steps > 0 && c.rl.warmup_steps > c.rl.max_steps) fail("rl.warmup_steps", `warmup_steps (${c.rl.warmup_steps}) exceeds max_steps (${c.rl.max_steps})`);
+  if (c.sft.max_steps > 0 && c.sft.warmup_steps > c.sft.max_steps) fail("sft.warmup_steps", `warmup_steps (${c.sft.warmup_steps}) exceeds max_steps (${c.sft.max_steps})`);
 }
 
 /** Reads a JSON config file; JSON errors name the file and line. */

@@ -60,11 +60,7 @@ export function setupTask(config: TrainConfig, givenVocab?: TaskVocab): TaskSetu
   const layout = layoutOf(config);
   const vocab = givenVocab ?? extendVocab(buildTaskVocab(trainExamples, { ...promptOpts, poolSize: t.pool_size }), layout);
   const codec = new VocabRolloutCodec(vocab, layout);
-  const encode = (example: RankingExample): EncodedExample => ({
-    example,
-    promptIds: vocab.encode(promptSymbols(example, promptOpts)),
-    grades: gradesByPosition(example.pool.map((c) => c.id), example.relevant),
-  });
+  const encode = exampleEncoder(config, vocab);
   const evalCache = new Map<string, EncodedExample[]>();
   return {
     data,
@@ -89,6 +85,16 @@ export function setupTask(config: TrainConfig, givenVocab?: TaskVocab): TaskSetu
       return { ranking: r.ranking.map(id), slate: r.slate.map(id) };
     },
   };
+}
+
+/** Encodes examples into prompt ids with the config's prompt settings (no data needed). */
+export function exampleEncoder(config: TrainConfig, vocab: TaskVocab): (example: RankingExample) => EncodedExample {
+  const promptOpts = { maxHistory: config.task.max_history, passageWords: config.task.max_passage_words };
+  return (example) => ({
+    example,
+    promptIds: vocab.encode(promptSymbols(example, promptOpts)),
+    grades: gradesByPosition(example.pool.map((c) => c.id), example.relevant),
+  });
 }
 
 /** Adds the layout's tags and ids when the task vocabulary lacks any (a larger pool, say). */

@@ -1,0 +1,44 @@
+import type { Command } from "../main.js";
+import { parseCommand, requireString, UsageError, type CommandSpec } from "../args.js";
+import { findRunConfig } from "../../fgrpo/trainer/checkpoint-config.js";
+import { disposePolicy, loadPolicy } from "../../fgrpo/trainer/policy.js";
+import { rankRequests, readRequests } from "../../fgrpo/trainer/requests.js";
+import { writeFileAtomic } from "../../util/atomic-write.js";
+
+const spec: CommandSpec = {
+  name: "rank",
+  summary: "rank your own requests (a history or question plus candidates) with a trained policy",
+  usage: "fgrpo rank --checkpoint DIR --input requests.jsonl --output ranked.jsonl [--unconstrained]",
+  options: {
+    checkpoint: { type: "string", valueName: "DIR", description: "a policy folder written by training (e.g. runs/demo/final)" },
+    config: { type: "string", valueName: "FILE", description: "the training config (default: the nearest config.json above DIR)" },
+    input: { type: "string", valueName: "FILE", description: 'JSONL requests: {"id", "history": [...] | "question": "...", "candidates": [{"id", "text"}]}' },
+    output: { type: "string", valueName: "FILE", description: 'JSONL output: {"id", "ranking", "slate", "status"}, written only when every request succeeded' },
+    unconstrained: { type: "boolean", description: "decode without the grammar automaton" },
+  },
+};
+
+const rank: Command = {
+  summary: spec.summary,
+  async run(argv) {
+    const parsed = parseCommand(spec, argv);
+    if (parsed === null) return 0;
+    if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument "${parsed.positionals[0]}"`);
+    const dir = requireString(parsed.values, "checkpoint");
+    const input = requireString(parsed.values, "input");
+    const output = requireString(parsed.values, "output");
+    const config = findRunConfig(dir, parsed.values.config as string | undefined);
+    const requests = readRequests(input, config.task.task, config.task.pool_size);
+    const policy = loadPolicy(dir);
+    try {
+      const ranked = rankRequests(policy, config, requests, { constrained: !parsed.values.unconstrained });
+      writeFileAtomic(output, ranked.map((r) => JSON.stringify(r) + "\n").join(""));
+      const invalid = ranked.filter((r) => r.status !== "ok").length;
+      console.error(`ranked ${ranked.length} requests → ${output}${invalid ? ` (${invalid} invalid outputs, see "status")` : ""}`);
+      return 0;
+    } finally {
+      disposePolicy(policy);
+    }
+  },
+};
+export default rank;

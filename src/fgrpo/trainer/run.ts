@@ -1,0 +1,201 @@
+/**
+ * A training run: SFT warm start, then RL with the configured method, with validation, best
+ * checkpoint tracking, checkpoints and exact resume. `runTraining` is what `fgrpo train` calls.
+ *
+ *   <output_dir>/config.json     the resolved config
+ *   <output_dir>/vocab.json      the task vocabulary (fixed for the run's lifetime)
+ *   <output_dir>/sft/…           SFT metrics.jsonl and checkpoints (see checkpoint.ts)
+ *   <output_dir>/rl/…            RL metrics.jsonl and checkpoints
+ *   <output_dir>/results.json    final validation metrics of each phase
+ */
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as T from "../../torch/index.js";
+import { TaskVocab } from "../../models/task-vocab.js";
+import { writeFileAtomic } from "../../util/atomic-write.js";
+import { InputError } from "../../util/errors.js";
+import { Progress } from "../../util/progress.js";
+import { describeBatchHierarchy, type TrainConfig } from "./config.js";
+import { setupTask, type TaskSetup } from "./data.js";
+import { createPolicy, disposePolicy, loadPolicy, loadPolicyWeights, savePolicy, type PolicyModel } from "./policy.js";
+import { TrainingLoop, type OptimSettings } from "./loop.js";
+import { sftStep } from "./sft.js";
+import { rewardConfigOf, rlStep, type RlContext } from "./rl-step.js";
+import { evaluatePolicy, type EvalResult } from "./evaluate.js";
+import type { RolloutBatch } from "./rollouts.js";
+
+export interface RunHooks {
+  log?: (line: string) => void;
+  quiet?: boolean;
+  /** Sees each RL batch and its logged record. */
+  onBatch?: (batch: RolloutBatch, record: Record<string, unknown>) => void;
+  /** Stops the run (as a kill would) after this many steps of a phase, for resume tests. */
+  stopAfter?: { phase: "sft" | "rl"; step: number };
+}
+
+export interface RunResult {
+  outputDir: string;
+  sft: EvalResult | null;
+  rl: EvalResult | null;
+  /** The folder of the final model (HF layout + vocab.json). */
+  finalModel: string;
+  interrupted: boolean;
+}
+
+export const BEST_METRIC = "ndcg@5";
+
+export class Interrupted extends Error {}
+
+export function runTraining(config: TrainConfig, hooks: RunHooks = {}): RunResult {
+  const log = hooks.log ?? ((l: string) => console.error(l));
+  const out = config.output_dir;
+  mkdirSync(out, { recursive: true });
+  if (config.threads > 0) T.setNumThreads(config.threads);
+  T.manualSeed(config.seed);
+  const task = prepareTask(config, out);
+  log(task.data.summary.join("\n"));
+  const evalSet = task.evalExamples(config.task.eval_split, config.task.eval_examples);
+  const policy = initialPolicy(config, task);
+  log(`model: ${countParameters(policy)} parameters, vocabulary ${task.vocab.size}`);
+  const validate = (phase: string) => {
+    const progress = new Progress(`${phase} validation`, evalSet.length, { quiet: hooks.quiet });
+    return evaluatePolicy(policy, task, evalSet, { constrained: config.rl.constrained_decoding, seed: config.seed, onProgress: (d) => progress.update(d) });
+  };
+  try {
+    const sft = config.sft.max_steps > 0 ? runSft(config, task, policy, validate, hooks, log) : null;
+    const rl = config.rl.max_steps > 0 ? runRl(config, task, policy, validate, hooks, log) : null;
+    const finalModel = join(out, "final");
+    savePolicy(policy, finalModel);
+    const results = { sft: sft?.means ?? null, rl: rl?.means ?? null, sft_validity: sft?.statusCounts ?? null, rl_validity: rl?.statusCounts ?? null, eval_split: config.task.eval_split, eval_examples: evalSet.length };
+    writeFileAtomic(join(out, "results.json"), JSON.stringify(results, null, 1));
+    return { outputDir: out, sft, rl, finalModel, interrupted: false };
+  } catch (e) {
+    if (e instanceof Interrupted) return { outputDir: out, sft: null, rl: null, finalModel: "", interrupted: true };
+    throw e;
+  } finally {
+    disposePolicy(policy);
+  }
+}
+
+/** Loads the task; the vocabulary is saved with the run the first time and reused on resume. */
+function prepareTask(config: TrainConfig, out: string): TaskSetup {
+  const vocabFile = join(out, "vocab.json");
+  const configFile = join(out, "config.json");
+  if (existsSync(configFile)) {
+    const previous = readFileSync(configFile, "utf8");
+    if (previous !== JSON.stringify(config, null, 1)) {
+      throw new InputError(`output_dir already holds a run with a different config; use a new output_dir or the same config to resume`, { file: configFile });
+    }
+  }
+  let vocab: TaskVocab | undefined;
+  if (config.model.checkpoint) vocab = loadPolicyVocab(config.model.checkpoint);
+  else if (existsSync(vocabFile)) vocab = TaskVocab.fromJSON(JSON.parse(readFileSync(vocabFile, "utf8")), vocabFile);
+  const task = setupTask(config, vocab);
+  writeFileAtomic(vocabFile, JSON.stringify(task.vocab.toJSON()));
+  writeFileAtomic(configFile, JSON.stringify(config, null, 1));
+  return task;
+}
+
+function loadPolicyVocab(dir: string): TaskVocab {
+  const file = join(dir, "vocab.json");
+  if (!existsSync(file)) throw new InputError("model.checkpoint has no vocab.json (fgrpo trains task-vocabulary models)", { file: dir });
+  return TaskVocab.fromJSON(JSON.parse(readFileSync(file, "utf8")), file);
+}
+
+function initialPolicy(config: TrainConfig, task: TaskSetup): PolicyModel {
+  if (config.model.checkpoint) return loadPolicy(config.model.checkpoint);
+  const longestPrompt = Math.max(...task.train.map((e) => e.promptIds.length));
+  return createPolicy(config, task.vocab, Math.max(256, 2 * (longestPrompt + 64)));
+}
+
+function countParameters(p: PolicyModel): number {
+  let n = 0;
+  for (const t of p.model.params.values()) n += t.numel;
+  return n;
+}
+
+function loopFor(phase: "sft" | "rl", config: TrainConfig, policy: PolicyModel, settings: OptimSettings, log: (l: string) => void): TrainingLoop {
+  return new TrainingLoop({
+    phase,
+    outputDir: config.output_dir,
+    params: policy.model.params,
+    settings,
+    // Distinct data streams per phase, both derived from the one seed.
+    seed: phase === "sft" ? config.seed * 2 + 1 : config.seed * 2 + 2,
+    config,
+    saveModel: (dir) => savePolicy(policy, dir),
+    loadModel: (dir) => loadPolicyWeights(policy, dir),
+    bestMetric: BEST_METRIC,
+    maxConsecutiveFailures: config.rl.max_consecutive_failures,
+    log,
+  });
+}
+
+function runPhase(
+  phase: "sft" | "rl",
+  loop: TrainingLoop,
+  step: () => string,
+  validate: (phase: string) => EvalResult,
+  hooks: RunHooks,
+  log: (l: string) => void,
+): EvalResult {
+  const progress = new Progress(phase.toUpperCase(), loop.opts.settings.max_steps, { quiet: hooks.quiet });
+  let last: EvalResult | null = null;
+  while (!loop.done) {
+    const summary = step();
+    progress.update(loop.step, summary);
+    if (loop.shouldValidate()) {
+      last = validate(phase);
+      const improved = loop.recordValidation(last.means);
+      loop.logger.log({ step: loop.step, phase, validation: last.means, validity: last.statusCounts, best: improved });
+      log(`${phase} step ${loop.step}: validation ${BEST_METRIC} ${last.means[BEST_METRIC]!.toFixed(4)}, slate_recall ${last.means.slate_recall!.toFixed(4)}${improved ? " (best)" : ""}`);
+    }
+    if (loop.shouldSave()) loop.save();
+    if (hooks.stopAfter?.phase === phase && loop.step >= hooks.stopAfter.step && !loop.done) throw new Interrupted();
+  }
+  return last ?? validate(phase);
+}
+
+function runSft(config: TrainConfig, task: TaskSetup, policy: PolicyModel, validate: (p: string) => EvalResult, hooks: RunHooks, log: (l: string) => void): EvalResult {
+  const loop = loopFor("sft", config, policy, config.sft, log);
+  try {
+    loop.resume();
+    if (loop.done && config.rl.max_steps > 0 && existsSync(join(config.output_dir, "rl", "checkpoints", "LATEST"))) {
+      log("SFT already complete; continuing RL");
+      return JSON.parse(readFileSync(join(config.output_dir, "sft", "final-validation.json"), "utf8")) as EvalResult;
+    }
+    log(`SFT: ${config.sft.max_steps} steps × ${config.sft.batch_size} prompts`);
+    const result = runPhase("sft", loop, () => {
+      const r = sftStep(policy, task, loop, config.sft.batch_size);
+      return `loss ${r.loss.toFixed(3)}`;
+    }, validate, hooks, log);
+    writeFileAtomic(join(config.output_dir, "sft", "final-validation.json"), JSON.stringify({ means: result.means, statusCounts: result.statusCounts }));
+    return result;
+  } finally {
+    loop.dispose();
+  }
+}
+
+function runRl(config: TrainConfig, task: TaskSetup, policy: PolicyModel, validate: (p: string) => EvalResult, hooks: RunHooks, log: (l: string) => void): EvalResult {
+  const loop = loopFor("rl", config, policy, config.rl, log);
+  // The reference is the policy RL starts from, frozen; kept only when the KL term is on.
+  const reference = config.rl.beta > 0 ? snapshotPolicy(policy) : null;
+  try {
+    loop.resume();
+    log(`RL (${config.rl.method}):\n${describeBatchHierarchy(config.rl)}`);
+    const ctx: RlContext = { policy, reference, task, rl: config.rl, reward: rewardConfigOf(config.rl), loop, onBatch: hooks.onBatch };
+    return runPhase("rl", loop, () => {
+      const r = rlStep(ctx);
+      return `R_gen ${(r.reward_gen_mean as number).toFixed(3)} R_rank ${(r.reward_rank_mean as number).toFixed(3)}`;
+    }, validate, hooks, log);
+  } finally {
+    loop.dispose();
+    if (reference) disposePolicy(reference);
+  }
+}
+
+function snapshotPolicy(p: PolicyModel): PolicyModel {
+  const params = new Map([...p.model.params].map(([k, v]) => [k, T.keep(T.noGrad(() => v.detach().clone()))]));
+  const Model = p.model.constructor as new (c: typeof p.model.config, params: Map<string, T.Tensor>) => typeof p.model;
+  return { model: new Model(p.model.config, params), vocab: p.vocab };
+}
