@@ -22,10 +22,12 @@ static void ConfigureAllocator() {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ConfigureAllocator();
+  InstallCachingAllocator();
   RegisterTensor(env, exports);
   RegisterOps(env, exports);
   RegisterAutograd(env, exports);
   RegisterOptim(env, exports);
+  RegisterAllocator(env, exports);
   return exports;
 }
 

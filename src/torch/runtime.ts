@@ -1,5 +1,5 @@
 /** Process-wide engine settings: seeding, generator state, threads, devices. */
-import { native } from "./native.js";
+import { native, type AllocatorStats } from "./native.js";
 import { Tensor } from "./tensor.js";
 
 /** Seeds libtorch's generators (CPU and every CUDA device). */
@@ -47,4 +47,17 @@ export function cudaIsAvailable(): boolean {
 
 export function buildInfo(): { torchVersion: string; cuda: boolean; config: string } {
   return native.buildInfo();
+}
+
+/**
+ * Counters of the caching CPU allocator: bytes held for reuse, bytes in live tensors, cache hits
+ * and misses. FGRPO_CPU_CACHE_MB sets the cache cap (default 1024; 0 disables the cache).
+ */
+export function allocatorStats(): AllocatorStats {
+  return native.allocatorStats();
+}
+
+/** Returns every cached CPU block to the system. */
+export function emptyCache(): void {
+  native.emptyCache();
 }
