@@ -24,10 +24,18 @@ export class VocabRolloutCodec {
   /** idTokens[p - 1] = the token of pool position p. */
   readonly idTokens: Int32Array;
 
-  /** Throws when the vocabulary lacks a symbol of the layout (build it with `rolloutSymbols`). */
+  /** Pool position of each id token. */
+  private readonly positionOfToken: Map<number, number>;
+
+  /**
+   * Throws when the vocabulary lacks a symbol of the layout (build it with `rolloutSymbols`).
+   * `idTokens` (optional) names the token of each pool position when it is not "[p]": a
+   * from-scratch model can write the candidates' own item tokens, one codec per pool.
+   */
   constructor(
     readonly vocab: TaskVocab,
     readonly layout: RolloutLayout,
+    idTokens?: Int32Array,
   ) {
     validateLayout(layout);
     const need = (s: string): number => {
@@ -39,7 +47,13 @@ export class VocabRolloutCodec {
     this.openRank = need(TAGS.openRank);
     this.closeRank = need(TAGS.closeRank);
     this.eos = vocab.eosId;
-    this.idTokens = Int32Array.from({ length: layout.poolSize }, (_, i) => need(idSymbol(i + 1)));
+    this.idTokens = idTokens ?? Int32Array.from({ length: layout.poolSize }, (_, i) => need(idSymbol(i + 1)));
+    if (this.idTokens.length !== layout.poolSize) throw new RangeError(`${this.idTokens.length} id tokens for a pool of ${layout.poolSize}`);
+    this.positionOfToken = new Map(Array.from(this.idTokens, (t, i) => [t, i + 1]));
+    const tags = [this.openSlate, this.closeSlate, this.openRank, this.closeRank, this.eos];
+    if (this.positionOfToken.size !== layout.poolSize || tags.some((t) => this.positionOfToken.has(t))) {
+      throw new RangeError("id tokens must be distinct and differ from the tags");
+    }
   }
 
   /** The completion tokens of a rollout, ending with <eos>. Positions must be in the pool. */
@@ -69,8 +83,11 @@ export class VocabRolloutCodec {
     if (token === this.closeSlate) return { kind: "close_slate", ...span };
     if (token === this.openRank) return { kind: "open_rank", ...span };
     if (token === this.closeRank) return { kind: "close_rank", ...span };
+    const own = this.positionOfToken.get(token);
+    if (own !== undefined) return { kind: "id", id: own, ...span };
+    // "[p]" beyond the pool (such as "[25]" with N = 20) reads as out_of_pool.
     const symbol = token >= 0 && token < this.vocab.size ? this.vocab.symbol(token) : undefined;
     const position = symbol === undefined ? undefined : parseIdSymbol(symbol);
-    return position === undefined ? { kind: "other", ...span } : { kind: "id", id: position, ...span };
+    return position === undefined || position <= this.layout.poolSize ? { kind: "other", ...span } : { kind: "id", id: position, ...span };
   }
 }

@@ -8,8 +8,12 @@
  * trainer scores completions under the same masks (see SPEC.md §1).
  */
 export interface TokenConstraint<S = unknown> {
-  /** The state before the first completion token. */
-  initial(): S;
+  /**
+   * The state before the first completion token of a rollout of prompt `prompt` (its index in
+   * the batch). Most constraints ignore it; one whose rules depend on the prompt (its own pool,
+   * or a slate the prompt already holds) starts each prompt's rollouts in that prompt's state.
+   */
+  initial(prompt?: number): S;
   /**
    * Token ids allowed next, ascending, no duplicates. Empty only when the state is complete.
    * Must be cheap: it runs once per sequence per decoding step.

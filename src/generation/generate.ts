@@ -67,9 +67,9 @@ export function generate(model: LlamaModel, prompts: readonly (readonly number[]
   const rng = new Rng(opts.seed ?? 0);
   const shared = opts.sharedPrefix ?? true;
   const rollouts: Rollout[] = [];
-  for (const p of prompts) {
-    for (let j = 0; j < g; j++) rollouts.push({ prompt: p, tokens: [], logprobs: [], state: opts.constraint?.initial(), done: false, finished: false });
-  }
+  prompts.forEach((p, i) => {
+    for (let j = 0; j < g; j++) rollouts.push({ prompt: p, tokens: [], logprobs: [], state: opts.constraint?.initial(i), done: false, finished: false });
+  });
   const rowsOfPrompt = rollouts.map((_, r) => Math.floor(r / g));
   const prefillPrompts = shared ? prompts : rollouts.map((r) => r.prompt);
   const batch = rollouts.length;

@@ -57,7 +57,7 @@ export function scoreCompletions(model: LlamaModel, prompts: readonly (readonly 
       ? sharedLogits(model, prompts, completions, groupOf, len, pad, device)
       : unsharedLogits(model, prompts, completions, groupOf, len, pad, device);
     let scaled = temperature === 1 ? logits : logits.div(temperature);
-    const forbidden = opts.constraint ? forbiddenMask(opts.constraint, completions, len, c.vocabSize, device) : null;
+    const forbidden = opts.constraint ? forbiddenMask(opts.constraint, completions, groupOf, len, c.vocabSize, device) : null;
     if (forbidden) scaled = scaled.maskedFill(forbidden, -Infinity);
     const logp = scaled.logSoftmax(-1);
     const targets = int64(completions.flatMap((x) => Array.from({ length: len }, (_, j) => x[j] ?? pad)), [r, len, 1], device);
@@ -120,10 +120,10 @@ function sharedLogits(model: LlamaModel, prompts: readonly (readonly number[])[]
 
 /** bool [R, L, V]: true where the constraint forbids the token at that step (padding steps: nothing). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each constraint has its own state type
-function forbiddenMask(constraint: TokenConstraint<any>, completions: readonly (readonly number[])[], len: number, vocab: number, device: string): T.Tensor {
+function forbiddenMask(constraint: TokenConstraint<any>, completions: readonly (readonly number[])[], groupOf: readonly number[], len: number, vocab: number, device: string): T.Tensor {
   const m = new Uint8Array(completions.length * len * vocab);
   completions.forEach((x, i) => {
-    let state = constraint.initial();
+    let state = constraint.initial(groupOf[i]);
     x.forEach((token, j) => {
       const row = m.subarray((i * len + j) * vocab, (i * len + j + 1) * vocab);
       row.fill(1);

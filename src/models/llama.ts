@@ -24,6 +24,11 @@ export interface ForwardOptions {
   pastLength?: number;
   /** Compute logits for the last position only ([B, 1, V]): prefill needs no more. */
   lastOnly?: boolean;
+  /**
+   * Return the final-normed hidden states [B, T, d] instead of logits; `logits(hidden)` maps any
+   * selection of them to logits (teacher forcing then pays for the head only where it is needed).
+   */
+  hiddenOnly?: boolean;
   /** A snapshot from inferenceWeights(): fused, pre-transposed matrices (no autograd). */
   fused?: FusedWeights;
 }
@@ -210,7 +215,13 @@ export class LlamaModel {
     opts.cache?.advance(t);
     if (opts.lastOnly && t > 1) x = x.narrow(1, t - 1, 1);
     const normed = T.rmsNorm(x, this.params.get("model.norm.weight")!, c.rmsNormEps);
+    if (opts.hiddenOnly) return normed;
     return fused ? normed.matmul(fused.head) : T.linear(normed, this.headWeight);
+  }
+
+  /** Logits [..., V] of final-normed hidden states [..., d] (see ForwardOptions.hiddenOnly). */
+  logits(hidden: T.Tensor): T.Tensor {
+    return T.linear(hidden, this.headWeight);
   }
 
   /** Parameters to train (every tensor in params; a tied head is the embedding). */

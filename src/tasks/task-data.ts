@@ -1,4 +1,4 @@
-import type { BaselineInputs } from "./baselines/index.js";
+import { makeRecModel, type BaselineInputs } from "./baselines/index.js";
 import { BUNDLED_GAMES_DIR, BUNDLED_HOTPOTQA_FILES } from "./bundled.js";
 import { describeReport } from "./load-report.js";
 import type { NegativeMix, NegativeStrategy } from "./pools.js";
@@ -29,6 +29,11 @@ export interface TaskDataOptions {
   format?: RecFormat;
   minRating?: number;
   evalUsers?: SplitOptions["evalUsers"];
+  /**
+   * Rec: a classic model fitted on the training sequences that orders every pool without a
+   * retriever list (`retrieverRank`), e.g. for the SFT filler order. Default none.
+   */
+  firstStage?: "popularity" | "itemknn" | "markov";
   /** QA. */
   distractors?: "bm25" | "random";
   maxWords?: number;
@@ -59,6 +64,7 @@ function loadRec(opts: TaskDataOptions): TaskData {
   const splits = splitLeaveOneOut(data, { evalUsers: opts.evalUsers });
   const builder = new RecPoolBuilder(data, splits.trainSequences, {
     poolSize: opts.poolSize, negatives: opts.negatives, seed: opts.seed, allowMissingPositive: opts.allowMissingPositive,
+    ranker: opts.firstStage ? makeRecModel(opts.firstStage, splits.trainSequences) : undefined,
   });
   const st = recStats(data);
   return {

@@ -23,6 +23,11 @@ export const TaskSection = z.object({
   pool_size: positiveInt.default(20),
   /** Rec negatives: random | popularity | retriever. */
   negatives: z.enum(["random", "popularity", "retriever"]).default("random"),
+  /**
+   * Rec: the classic model whose order fills SFT slates after the gold item ("retriever order",
+   * SPEC §5) for pools without a retriever list; null = none (filler falls back to random).
+   */
+  first_stage: z.enum(["popularity", "itemknn", "markov"]).nullable().default("popularity"),
   /** Training prompts used (the first ones of the seeded, shuffled training split); null = all. */
   train_examples: positiveInt.nullable().default(null),
   /** Prompts of the evaluation split used for validation during training. */
@@ -40,6 +45,13 @@ export const LayoutSection = z.object({
   n_max: positiveInt.default(10),
   /** k_max, most ids in the ranking and the NDCG cutoff of the rank reward (5 [summary]). */
   k_max: positiveInt.default(5),
+  /**
+   * How the completion names a candidate [ours]: `pool_id` — its "[i]" label (RankGPT, SPEC §1);
+   * `item` — its own item token (rec only), falling back to "[i]" for items the vocabulary lacks.
+   * A model trained from scratch learns `item` far faster: an item's embedding can carry its
+   * score, while "[i]" must be copied from wherever the item sits in the prompt.
+   */
+  id_tokens: z.enum(["pool_id", "item"]).default("item"),
 }).strict();
 
 export const ModelSection = z.object({
@@ -84,7 +96,7 @@ export const SftSection = z.object({
   /** Prompts per batch. */
   batch_size: positiveInt.default(32),
   /** Non-gold items that fill the gold slate (SPEC §5): retriever order, random, or pool order. */
-  filler: z.enum(["retriever", "random", "pool"]).default("random"),
+  filler: z.enum(["retriever", "random", "pool"]).default("retriever"),
 }).strict();
 
 export const RlSection = z.object({
@@ -144,8 +156,10 @@ export const TrainConfigSchema = z.object({
   seed: nonNegInt.default(0),
   /** Where checkpoints, logs and results go. */
   output_dir: z.string().min(1).default("runs/run"),
-  /** Intra-op threads of libtorch (0 = the engine's default). */
+  /** Intra-op threads of libtorch (0 = the engine's default, 1). */
   threads: nonNegInt.default(0),
+  /** Threads of the BLAS library (0 = the engine's default, one per core). Small models run fastest with 1. */
+  blas_threads: nonNegInt.default(0),
   task: TaskSection.default({}),
   layout: LayoutSection.default({}),
   model: ModelSection.default({}),
@@ -188,6 +202,7 @@ function checkConsistency(c: TrainConfig, file: string): void {
   const fail = (field: string, msg: string) => {
     throw new InputError(msg, { file, field });
   };
+  if (c.layout.id_tokens === "item" && c.task.task !== "rec") fail("layout.id_tokens", `"item" needs single-token candidates (task rec); use "pool_id" for ${c.task.task}`);
   if (c.layout.n_max > c.task.pool_size) fail("layout.n_max", `n_max (${c.layout.n_max}) exceeds the pool size (${c.task.pool_size})`);
   if (c.layout.k_max > c.layout.n_max) fail("layout.k_max", `k_max (${c.layout.k_max}) exceeds n_max (${c.layout.n_max}): the ranking is drawn from the slate`);
   if (c.model.hidden_size % c.model.num_heads !== 0) fail("model.hidden_size", `hidden_size (${c.model.hidden_size}) must be divisible by num_heads (${c.model.num_heads})`);

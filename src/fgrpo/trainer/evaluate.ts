@@ -41,7 +41,7 @@ export function greedyCompletions(policy: PolicyModel, task: TaskSetup, examples
         maxNewTokens: maxCompletionTokens(task.layout),
         greedy: true,
         stopTokens: [task.vocab.eosId],
-        constraint: opts.constrained ? task.constraint : undefined,
+        constraint: opts.constrained ? task.batchConstraint(chunk) : undefined,
       }),
     );
     out.push(...r.completions);
@@ -61,7 +61,7 @@ export function scoreOutputs(task: TaskSetup, examples: readonly EncodedExample[
   const runs: QueryRun[] = [];
   const gold = new Map<string, Grades>();
   examples.forEach((e, i) => {
-    const parsed = task.codec.parse(completions[i]!);
+    const parsed = e.codec.parse(completions[i]!);
     statusCounts[parsed.status] += 1;
     const inPool = (p: number) => p >= 1 && p <= e.example.pool.length;
     const ids = task.toDocIds(e, { slate: parsed.slate.filter(inPool), ranking: parsed.ranking.filter(inPool) });

@@ -11,14 +11,11 @@
  */
 import { readJsonl } from "../../util/jsonl.js";
 import { InputError } from "../../util/errors.js";
-import { TaskVocab } from "../../models/task-vocab.js";
 import { generate } from "../../generation/generate.js";
 import * as T from "../../torch/index.js";
 import type { RankingExample, TaskName } from "../../tasks/types.js";
-import { VocabRolloutCodec } from "../grammar-tokens.js";
-import { VocabRolloutConstraint } from "../automaton-vocab.js";
-import { maxCompletionTokens, type RolloutLayout } from "../layout.js";
-import { exampleEncoder } from "./data.js";
+import { maxCompletionTokens } from "../layout.js";
+import { batchConstraint, exampleEncoder } from "./data.js";
 import type { TrainConfig } from "./config.js";
 import type { PolicyModel } from "./policy.js";
 
@@ -62,39 +59,26 @@ export function readRequests(file: string, task: TaskName, maxPool: number): Ran
   });
 }
 
-/**
- * Ranks requests with greedy decoding. Requests are decoded in batches of equal pool size, each
- * under the grammar automaton of its own pool (ids beyond a smaller pool cannot be produced).
- */
+/** Ranks requests with greedy decoding, each under the grammar automaton of its own pool. */
 export function rankRequests(policy: PolicyModel, config: TrainConfig, requests: RankingExample[], opts: { constrained: boolean; batchSize?: number }): RankedRequest[] {
   const encode = exampleEncoder(config, policy.vocab);
-  const out = new Array<RankedRequest>(requests.length);
-  const bySize = new Map<number, number[]>();
-  requests.forEach((r, i) => bySize.set(r.pool.length, [...(bySize.get(r.pool.length) ?? []), i]));
-  for (const [size, indices] of bySize) {
-    const layout: RolloutLayout = { poolSize: size, nMax: Math.min(config.layout.n_max, size), kMax: Math.min(config.layout.k_max, size) };
-    const codec = new VocabRolloutCodec(policy.vocab as TaskVocab, layout);
-    const constraint = new VocabRolloutConstraint(codec);
-    const batch = opts.batchSize ?? 64;
-    for (let s = 0; s < indices.length; s += batch) {
-      const chunk = indices.slice(s, s + batch);
-      const encoded = chunk.map((i) => encode(requests[i]!));
-      const gen = T.noGrad(() =>
-        generate(policy.model, encoded.map((e) => e.promptIds), {
-          maxNewTokens: maxCompletionTokens(layout),
-          greedy: true,
-          stopTokens: [policy.vocab.eosId],
-          constraint: opts.constrained ? constraint : undefined,
-        }),
-      );
-      chunk.forEach((i, k) => {
-        const parsed = codec.parse(gen.completions[k]!);
-        const req = requests[i]!;
-        const id = (p: number) => req.pool[p - 1]?.id;
-        const inPool = (ids: number[]) => ids.map(id).filter((x): x is string => x !== undefined);
-        out[i] = { id: req.id, ranking: inPool(parsed.ranking), slate: inPool(parsed.slate), status: parsed.status };
-      });
-    }
+  const out: RankedRequest[] = [];
+  const batch = opts.batchSize ?? 64;
+  for (let s = 0; s < requests.length; s += batch) {
+    const encoded = requests.slice(s, s + batch).map(encode);
+    const gen = T.noGrad(() =>
+      generate(policy.model, encoded.map((e) => e.promptIds), {
+        maxNewTokens: Math.max(...encoded.map((e) => maxCompletionTokens(e.codec.layout))),
+        greedy: true,
+        stopTokens: [policy.vocab.eosId],
+        constraint: opts.constrained ? batchConstraint(encoded) : undefined,
+      }),
+    );
+    encoded.forEach((e, k) => {
+      const parsed = e.codec.parse(gen.completions[k]!);
+      const ids = (positions: number[]) => positions.map((p) => e.example.pool[p - 1]?.id).filter((x): x is string => x !== undefined);
+      out.push({ id: e.example.id, ranking: ids(parsed.ranking), slate: ids(parsed.slate), status: parsed.status });
+    });
   }
   return out;
 }

@@ -61,7 +61,7 @@ export function sampleRollouts(ctx: RlContext): { batch: RolloutBatch; samplingL
       topK: rl.top_k > 0 ? rl.top_k : undefined,
       topP: rl.top_p < 1 ? rl.top_p : undefined,
       stopTokens: [task.vocab.eosId],
-      constraint: rl.constrained_decoding ? task.constraint : undefined,
+      constraint: rl.constrained_decoding ? task.batchConstraint(examples) : undefined,
       // The sampler's own stream, drawn from the data generator so resumed runs replay it.
       seed: loop.dataRng.nextUint32(),
     }),
@@ -119,11 +119,12 @@ export function rlStep(ctx: RlContext): RlStepRecord {
   const rows = batch.completions.length;
   const perMinibatch = rows / rl.num_minibatches;
   const oldLogprobs = new Map<number, T.Tensor>();
+  const batchConstraint = task.batchConstraint(batch.examples);
   const metricsSum: Record<string, number> = {};
   let msScoring = 0, msUpdate = 0, lossSum = 0, entropySum = 0, gradNormSum = 0, updates = 0, skipped = 0, mismatch = 0;
   const scoreOpts = (idx: number[]) => ({
     groupOf: idx.map((i) => Math.floor(i / batch.groupSize)),
-    constraint: rl.constrained_decoding ? task.constraint : undefined,
+    constraint: rl.constrained_decoding ? batchConstraint : undefined,
     temperature: rl.temperature,
     sharedPrefix: true,
   });

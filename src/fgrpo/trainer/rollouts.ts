@@ -40,7 +40,7 @@ export function assembleRollouts(
   rankWeight: number,
 ): RolloutBatch {
   if (completions.length !== examples.length * groupSize) throw new RangeError(`${completions.length} completions for ${examples.length} prompts × ${groupSize}`);
-  const parsed = completions.map((c) => task.codec.parse(c));
+  const parsed = completions.map((c, i) => examples[Math.floor(i / groupSize)]!.codec.parse(c));
   const rewardGen = new Float64Array(parsed.length);
   const rewardRank = new Float64Array(parsed.length);
   const statusCounts = Object.fromEntries(ROLLOUT_STATUSES.map((s) => [s, 0])) as Record<RolloutStatus, number>;

@@ -50,7 +50,7 @@ export function runTraining(config: TrainConfig, hooks: RunHooks = {}): RunResul
   const log = hooks.log ?? ((l: string) => console.error(l));
   const out = config.output_dir;
   mkdirSync(out, { recursive: true });
-  if (config.threads > 0) T.setNumThreads(config.threads);
+  if (config.threads > 0 || config.blas_threads > 0) T.setNumThreads(config.threads || T.getNumThreads(), config.blas_threads || undefined);
   T.manualSeed(config.seed);
   const task = prepareTask(config, out);
   log(task.data.summary.join("\n"));
@@ -166,7 +166,7 @@ function runSft(config: TrainConfig, task: TaskSetup, policy: PolicyModel, valid
     }
     log(`SFT: ${config.sft.max_steps} steps × ${config.sft.batch_size} prompts`);
     const result = runPhase("sft", loop, () => {
-      const r = sftStep(policy, task, loop, config.sft.batch_size);
+      const r = sftStep(policy, task, loop, config.sft.batch_size, config.rl.constrained_decoding);
       return `loss ${r.loss.toFixed(3)}`;
     }, validate, hooks, log);
     writeFileAtomic(join(config.output_dir, "sft", "final-validation.json"), JSON.stringify({ means: result.means, statusCounts: result.statusCounts }));

@@ -1,0 +1,175 @@
+/**
+ * Comparing methods at equal budget (`fgrpo compare`, and the demo). Per seed: one SFT run that
+ * every RL method starts from, then each RL method with the same steps, prompts and rollouts;
+ * classic baselines score the same pools. Everything is evaluated on the same held-out examples
+ * with greedy decoding; per-query scores are pooled over seeds for means with 95% bootstrap
+ * intervals and paired tests against the reference method (F-GRPO).
+ *
+ *   <dir>/comparison.json   the table (read by `fgrpo report`)
+ *   <dir>/seed-<s>/sft, <dir>/seed-<s>/<method>   the runs
+ */
+import { join } from "node:path";
+import { mkdirSync } from "node:fs";
+import { writeFileAtomic } from "../../util/atomic-write.js";
+import { bootstrapMeanCi, pairedTest } from "../../eval/bootstrap.js";
+import { evaluateRun, type EvalSummary, type QueryRun } from "../../eval/metrics.js";
+import { makeBaseline, QA_BASELINES, REC_BASELINES } from "../../tasks/baselines/index.js";
+import { parseConfig, type TrainConfig } from "./config.js";
+import { runTraining, type RunHooks } from "./run.js";
+import { setupTask, type TaskSetup } from "./data.js";
+import { loadPolicy, disposePolicy } from "./policy.js";
+import { EVAL_METRICS, evaluatePolicy } from "./evaluate.js";
+import { runDecoupled, DECOUPLED_METHODS } from "./decoupled.js";
+
+export const RL_METHODS = ["fgrpo", "grpo", "gspo", "gspo_token"] as const;
+export const COMPARE_METHODS: readonly string[] = ["sft", ...RL_METHODS, ...DECOUPLED_METHODS, ...new Set([...REC_BASELINES, ...QA_BASELINES])];
+
+export interface CompareOptions {
+  methods: string[];
+  seeds: number[];
+  dir: string;
+  split: "valid" | "test";
+  /** Examples of the split evaluated (null = all). */
+  examples: number | null;
+  title?: string;
+  hooks?: RunHooks;
+}
+
+interface MethodScores {
+  method: string;
+  runs: string[];
+  /** seed → query id → metric → value */
+  perSeed: Map<number, Map<string, Record<string, number>>>;
+}
+
+export interface ComparisonRow {
+  method: string;
+  runs: string[];
+  metrics: Record<string, { mean: number; ciLow: number; ciHigh: number }>;
+  vsReference: Record<string, { meanDiff: number; ciLow: number; ciHigh: number; pValue: number }> | null;
+}
+
+export interface Comparison {
+  title: string;
+  split: string;
+  examples: number;
+  seeds: number[];
+  metrics: string[];
+  rows: ComparisonRow[];
+  reference: string;
+}
+
+export function validateMethods(methods: string[], task: "rec" | "qa"): void {
+  const classic: readonly string[] = task === "rec" ? REC_BASELINES : QA_BASELINES;
+  for (const m of methods) {
+    if (!COMPARE_METHODS.includes(m) || ((REC_BASELINES as readonly string[]).includes(m) || (QA_BASELINES as readonly string[]).includes(m)) && !classic.includes(m) && !isModelMethod(m)) {
+      throw new Error(`unknown method "${m}" for task ${task}; allowed: sft, ${RL_METHODS.join(", ")}, ${DECOUPLED_METHODS.join(", ")}, ${classic.join(", ")}`);
+    }
+  }
+}
+
+function isModelMethod(m: string): boolean {
+  return m === "sft" || (RL_METHODS as readonly string[]).includes(m) || (DECOUPLED_METHODS as readonly string[]).includes(m);
+}
+
+/** Runs every method for every seed and writes comparison.json. */
+export function runComparison(base: TrainConfig, opts: CompareOptions): Comparison {
+  validateMethods(opts.methods, base.task.task);
+  const log = opts.hooks?.log ?? ((l: string) => console.error(l));
+  const scores = new Map<string, MethodScores>(opts.methods.map((m) => [m, { method: m, runs: [], perSeed: new Map() }]));
+  let examplesCount = 0;
+  for (const seed of opts.seeds) {
+    const seedDir = join(opts.dir, `seed-${seed}`);
+    mkdirSync(seedDir, { recursive: true });
+    const withSeed = (patch: Record<string, unknown>) => parseConfig(deepMerge(base, { seed, ...patch }));
+    const needsSft = opts.methods.some((m) => m === "sft" || (RL_METHODS as readonly string[]).includes(m));
+    let sftModel: string | null = null;
+    if (needsSft) {
+      log(`seed ${seed}: SFT warm start`);
+      const sftConfig = withSeed({ name: `${base.name}-sft-s${seed}`, output_dir: join(seedDir, "sft"), rl: { max_steps: 0 } });
+      sftModel = runTraining(sftConfig, opts.hooks).finalModel;
+    }
+    const task = setupTask(withSeed({ output_dir: join(seedDir, "sft") }));
+    const examples = task.evalExamples(opts.split, opts.examples ?? undefined);
+    examplesCount = examples.length;
+    for (const method of opts.methods) {
+      const s = scores.get(method)!;
+      let perQuery: EvalSummary["perQuery"];
+      if (method === "sft") {
+        perQuery = evaluateModel(sftModel!, task, examples, base, seed);
+        s.runs.push(join(seedDir, "sft"));
+      } else if ((RL_METHODS as readonly string[]).includes(method)) {
+        log(`seed ${seed}: RL with ${method} from the SFT model`);
+        const out = join(seedDir, method);
+        const cfg = withSeed({ name: `${base.name}-${method}-s${seed}`, output_dir: out, model: { checkpoint: sftModel }, sft: { max_steps: 0 }, rl: { method } });
+        const r = runTraining(cfg, opts.hooks);
+        perQuery = evaluateModel(r.finalModel, task, examples, base, seed);
+        s.runs.push(out);
+      } else if ((DECOUPLED_METHODS as readonly string[]).includes(method)) {
+        log(`seed ${seed}: ${method}`);
+        const r = runDecoupled(method, withSeed({ name: `${base.name}-${method}-s${seed}`, output_dir: join(seedDir, method) }), task, examples, opts.hooks);
+        perQuery = r.perQuery;
+        s.runs.push(join(seedDir, method));
+      } else {
+        perQuery = evaluateBaseline(method, task, examples, seed);
+      }
+      s.perSeed.set(seed, perQuery);
+    }
+  }
+  const comparison = tabulate(scores, opts, examplesCount, base);
+  writeFileAtomic(join(opts.dir, "comparison.json"), JSON.stringify(comparison, null, 1));
+  return comparison;
+}
+
+function evaluateModel(dir: string, task: TaskSetup, examples: ReturnType<TaskSetup["evalExamples"]>, base: TrainConfig, seed: number): EvalSummary["perQuery"] {
+  const policy = loadPolicy(dir);
+  try {
+    return evaluatePolicy(policy, task, examples, { constrained: base.rl.constrained_decoding, seed }).summary.perQuery;
+  } finally {
+    disposePolicy(policy);
+  }
+}
+
+function evaluateBaseline(method: string, task: TaskSetup, examples: ReturnType<TaskSetup["evalExamples"]>, seed: number): EvalSummary["perQuery"] {
+  const split = task.data.task === "qa" ? "test" : "train";
+  const ranker = makeBaseline(task.data.task, method, { ...task.data.baselineInputs(split), seed });
+  const runs = new Map<string, QueryRun>();
+  const gold = new Map<string, ReadonlyMap<string, number>>();
+  for (const e of examples) {
+    const ranking = ranker.rankPool(e.example);
+    runs.set(e.example.id, { id: e.example.id, ranking: ranking.slice(0, task.layout.kMax), slate: ranking.slice(0, task.layout.nMax) });
+    gold.set(e.example.id, e.example.relevant);
+  }
+  return evaluateRun(runs, gold, EVAL_METRICS, { bootstrapSamples: 0 }).perQuery;
+}
+
+/** Pools per-query scores over seeds; CIs by bootstrap, paired tests against the reference. */
+function tabulate(scores: Map<string, MethodScores>, opts: CompareOptions, examples: number, base: TrainConfig): Comparison {
+  const reference = scores.has("fgrpo") ? "fgrpo" : opts.methods[0]!;
+  const keys = (s: MethodScores) => [...s.perSeed].flatMap(([seed, q]) => [...q.keys()].map((id) => `${seed}/${id}`));
+  const values = (s: MethodScores, metric: string) => [...s.perSeed.values()].flatMap((q) => [...q.values()].map((row) => row[metric]!));
+  const ref = scores.get(reference)!;
+  const rows: ComparisonRow[] = [...scores.values()].map((s) => {
+    const metrics: ComparisonRow["metrics"] = {};
+    const vs: NonNullable<ComparisonRow["vsReference"]> = {};
+    for (const m of EVAL_METRICS) {
+      metrics[m] = bootstrapMeanCi(values(s, m), 1000, base.seed);
+      if (s.method !== reference) {
+        if (keys(s).join() !== keys(ref).join()) throw new Error(`compare: ${s.method} and ${reference} were scored on different queries`);
+        const p = pairedTest(values(s, m), values(ref, m), { seed: base.seed });
+        vs[m] = { meanDiff: p.meanDiff, ciLow: p.ciLow, ciHigh: p.ciHigh, pValue: p.pValue };
+      }
+    }
+    return { method: s.method, runs: s.runs, metrics, vsReference: s.method === reference ? null : vs };
+  });
+  return { title: opts.title ?? `${base.name}: ${opts.methods.join(", ")}`, split: opts.split, examples, seeds: opts.seeds, metrics: [...EVAL_METRICS], rows, reference };
+}
+
+function deepMerge(a: unknown, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...(a as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(b)) {
+    const cur = out[k];
+    out[k] = v !== null && typeof v === "object" && !Array.isArray(v) && cur !== null && typeof cur === "object" ? deepMerge(cur, v as Record<string, unknown>) : v;
+  }
+  return out;
+}

@@ -1,0 +1,23 @@
+/**
+ * The demo's configuration (`fgrpo demo`): a small Llama trained from scratch on the bundled
+ * Amazon Games subset — SFT warm start, then F-GRPO and GRPO at the same budget — sized to finish
+ * in under 15 minutes on 2 CPU cores. configs/demo.json holds the same values for users to copy
+ * (a test keeps the two equal).
+ */
+export const DEMO_CONFIG = {
+  name: "demo",
+  seed: 0,
+  threads: 1,
+  blas_threads: 1,
+  output_dir: "runs/demo",
+  task: { task: "rec", negatives: "random", first_stage: "popularity", eval_examples: 200, eval_split: "valid" },
+  model: { hidden_size: 128, num_layers: 2, num_heads: 4, num_kv_heads: 4, intermediate_size: 256 },
+  sft: { max_steps: 800, batch_size: 32, learning_rate: 0.003, warmup_steps: 20, eval_every: 200 },
+  rl: { method: "fgrpo", max_steps: 60, prompts_per_step: 16, num_generations: 8, learning_rate: 0.0005, warmup_steps: 5, eval_every: 20 },
+} as const;
+
+/** Methods the demo compares: the warm start, both RL objectives, and classic baselines. */
+export const DEMO_METHODS = ["sft", "fgrpo", "grpo", "random", "popularity", "itemknn"];
+
+/** Held-out test users the demo evaluates on. */
+export const DEMO_TEST_EXAMPLES = 400;
