@@ -92,7 +92,11 @@ export function loadRun(dir: string): RunData {
   };
   const sft = phase("sft");
   const rl = phase("rl");
-  if (sft === null && rl === null) throw new InputError("neither sft/metrics.jsonl nor rl/metrics.jsonl exists: nothing to report", { file: dir });
+  // A run with no step logs of its own (a decoupled pipeline, whose stages log elsewhere) still
+  // counts when it has results; with neither there is nothing to report.
+  if (sft === null && rl === null && !existsSync(join(dir, "results.json"))) {
+    throw new InputError("neither sft/metrics.jsonl nor rl/metrics.jsonl nor results.json exists: nothing to report", { file: dir });
+  }
   const resultsFile = join(dir, "results.json");
   const results = existsSync(resultsFile) ? validateJson(resultsSchema, readJsonFile(resultsFile), resultsFile) : null;
   const name = (config as Record<string, unknown>).name;

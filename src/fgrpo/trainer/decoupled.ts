@@ -13,6 +13,7 @@
  * ranker's automaton starts after the slate its prompt holds (PrefixedConstraint).
  */
 import { join } from "node:path";
+import { writeFileAtomic } from "../../util/atomic-write.js";
 import * as T from "../../torch/index.js";
 import { generate } from "../../generation/generate.js";
 import { makeBaseline } from "../../tasks/baselines/index.js";
@@ -189,6 +190,7 @@ export function chainedCompletions(task: TaskSetup, examples: readonly EncodedEx
 /** Trains the method's models and evaluates the chain on `examples`. */
 export function runDecoupled(method: string, config: TrainConfig, task: TaskSetup, examples: readonly EncodedExample[], hooks: RunHooks = {}): { perQuery: EvalSummary["perQuery"]; means: Record<string, number> } {
   T.manualSeed(config.seed);
+  writeFileAtomic(join(config.output_dir, "config.json"), JSON.stringify(config, null, 1));
   const ranker = trainSft("ranker", config, task, (e, rng) => rankerPair(task, e, rng), hooks);
   let selector: PolicyModel | null = null;
   try {
@@ -200,6 +202,7 @@ export function runDecoupled(method: string, config: TrainConfig, task: TaskSetu
     savePolicy(ranker, join(config.output_dir, "ranker-final"));
     if (selector) savePolicy(selector, join(config.output_dir, "selector-final"));
     const r = scoreOutputs(task, examples, chainedCompletions(task, examples, ranker, selector, config.seed), config.seed);
+    writeFileAtomic(join(config.output_dir, "results.json"), JSON.stringify({ sft: null, rl: null, sft_validity: null, rl_validity: null, pipeline: method, means: r.means, validity: r.statusCounts, eval_examples: examples.length }, null, 1));
     return { perQuery: r.summary.perQuery, means: r.means };
   } finally {
     disposePolicy(ranker);
