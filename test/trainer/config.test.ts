@@ -68,3 +68,11 @@ test("learning-rate schedules: warm-up then constant, linear or cosine decay", (
   assert.equal(learningRateAt(50, 100, 2, 0, "constant"), 2);
   assert.ok(learningRateAt(100, 100, 1, 10, "cosine") < 1e-12);
 });
+
+test("configs/demo.json is the demo's embedded config, and it validates", async () => {
+  const { DEMO_CONFIG } = await import("../../src/fgrpo/trainer/demo-config.js");
+  const { readFileSync } = await import("node:fs");
+  const file = new URL("../../../configs/demo.json", import.meta.url);
+  assert.deepEqual(JSON.parse(readFileSync(file, "utf8")), DEMO_CONFIG);
+  assert.equal(parseConfig(DEMO_CONFIG).rl.method, "fgrpo");
+});

@@ -49,9 +49,10 @@ export const LayoutSection = z.object({
    * How the completion names a candidate [ours]: `pool_id` — its "[i]" label (RankGPT, SPEC §1);
    * `item` — its own item token (rec only), falling back to "[i]" for items the vocabulary lacks.
    * A model trained from scratch learns `item` far faster: an item's embedding can carry its
-   * score, while "[i]" must be copied from wherever the item sits in the prompt.
+   * score, while "[i]" must be copied from wherever the item sits in the prompt. null = `item`
+   * for rec, `pool_id` for QA (passages are not single tokens).
    */
-  id_tokens: z.enum(["pool_id", "item"]).default("item"),
+  id_tokens: z.enum(["pool_id", "item"]).nullable().default(null),
 }).strict();
 
 export const ModelSection = z.object({
@@ -117,9 +118,9 @@ export const RlSection = z.object({
   num_minibatches: positiveInt.default(1),
   /** Sampling temperature (1.0 [summary]). */
   temperature: z.number().positive().default(1.0),
-  /** Nucleus sampling threshold (1 = off). */
+  /** Nucleus sampling threshold (1 = off). RL needs 1: scoring cannot replay the truncation. */
   top_p: z.number().gt(0).max(1).default(1.0),
-  /** Top-k sampling (0 = off). */
+  /** Top-k sampling (0 = off; RL needs it off, see top_p). */
   top_k: nonNegInt.default(0),
   /** Longest completion in tokens; null = the longest valid rollout of the layout. */
   max_completion_length: positiveInt.nullable().default(null),
@@ -171,6 +172,11 @@ export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 export type RlConfig = z.infer<typeof RlSection>;
 export type SftConfig = z.infer<typeof SftSection>;
 
+/** How completions name candidates, after the task default (item tokens for rec, "[i]" for QA). */
+export function idTokensOf(c: TrainConfig): "pool_id" | "item" {
+  return c.layout.id_tokens ?? (c.task.task === "rec" ? "item" : "pool_id");
+}
+
 /** Clip bounds after applying the method defaults (GSPO paper: 3e-4 / 4e-4; GRPO: 0.2). */
 export function clipBounds(rl: RlConfig): { epsilon: number; epsilonHigh: number } {
   const sequenceLevel = rl.method === "fgrpo" || rl.method === "gspo" || rl.method === "gspo_token";
@@ -202,6 +208,9 @@ function checkConsistency(c: TrainConfig, file: string): void {
   const fail = (field: string, msg: string) => {
     throw new InputError(msg, { file, field });
   };
+  if (c.rl.top_p < 1 || c.rl.top_k > 0) {
+    fail(c.rl.top_p < 1 ? "rl.top_p" : "rl.top_k", "top-p/top-k truncation cannot be replayed when scoring rollouts, so the trained and the sampled distributions would differ; use temperature only");
+  }
   if (c.layout.id_tokens === "item" && c.task.task !== "rec") fail("layout.id_tokens", `"item" needs single-token candidates (task rec); use "pool_id" for ${c.task.task}`);
   if (c.layout.n_max > c.task.pool_size) fail("layout.n_max", `n_max (${c.layout.n_max}) exceeds the pool size (${c.task.pool_size})`);
   if (c.layout.k_max > c.layout.n_max) fail("layout.k_max", `k_max (${c.layout.k_max}) exceeds n_max (${c.layout.n_max}): the ranking is drawn from the slate`);

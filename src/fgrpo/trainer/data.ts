@@ -16,7 +16,7 @@ import { idSymbol, type RolloutLayout, type Rollout } from "../layout.js";
 import { MultiConstraint } from "../multi-constraint.js";
 import type { TokenConstraint } from "../../generation/constraint.js";
 import { gradesByPosition } from "../rewards.js";
-import type { TrainConfig } from "./config.js";
+import { idTokensOf, type TrainConfig } from "./config.js";
 
 /** One prompt ready for the model. */
 export interface EncodedExample {
@@ -112,7 +112,7 @@ export function exampleEncoder(config: TrainConfig, vocab: TaskVocab, layout: Ro
   };
   return (example) => {
     let pair = poolIdCodec(example.pool.length);
-    if (config.layout.id_tokens === "item") {
+    if (idTokensOf(config) === "item") {
       const codec = new VocabRolloutCodec(vocab, poolLayout(layout, example.pool.length), itemIdTokens(vocab, example));
       pair = { codec, constraint: new VocabRolloutConstraint(codec) };
     }
