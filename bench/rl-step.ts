@@ -22,7 +22,7 @@ function median(xs: number[]): number {
 export function run(args: string[]): void {
   const steps = Number(args.find((a) => a.startsWith("--steps="))?.slice(8) ?? 5);
   for (const method of ["fgrpo", "grpo", "gspo"] as const) {
-    const config = parseConfig({ ...DEMO_CONFIG, output_dir: mkdtempSync(join(tmpdir(), "fgrpo-bench-")), rl: { ...DEMO_CONFIG.rl, method, max_steps: steps + 1 } });
+    const config = parseConfig({ ...DEMO_CONFIG, output_dir: mkdtempSync(join(tmpdir(), "fgrpo-bench-")), rl: { ...DEMO_CONFIG.rl, method, max_steps: steps + 1, warmup_steps: 0 } });
     T.setNumThreads(config.threads, config.blas_threads);
     T.manualSeed(config.seed);
     const task = setupTask(config);

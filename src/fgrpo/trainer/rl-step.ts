@@ -148,6 +148,8 @@ export function rlStep(ctx: RlContext): RlStepRecord {
           const t1 = performance.now();
           msScoring += t1 - t0;
           out.loss.backward();
+          // The update time covers backward, gradient clipping and the optimizer step.
+          msUpdate += performance.now() - t1;
           return { loss: out.loss.item(), metrics: out.metrics, entropy: meanTokenEntropy(scored.entropy, m.completion) };
         });
         const t2 = performance.now();
