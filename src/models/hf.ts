@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as T from "../torch/index.js";
+import { readJsonFile } from "../util/json-file.js";
 import { InputError } from "../util/errors.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { configFromHF, configToHF, type LlamaConfig } from "./config.js";
@@ -17,17 +18,7 @@ import { TaskVocabTokenizer } from "./tokenizers/task-vocab-tokenizer.js";
 import { TaskVocab } from "./task-vocab.js";
 
 function readJson(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new InputError(`cannot read: ${(e as Error).message}`, { file });
-  }
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch (e) {
-    throw new InputError(`not valid JSON: ${(e as Error).message}`, { file });
-  }
+  return readJsonFile(file) as Record<string, unknown>;
 }
 
 /** The safetensors files of a folder and, for each tensor name, the file holding it. */

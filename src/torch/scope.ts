@@ -43,13 +43,7 @@ export function tidy<T>(fn: () => T): T {
     for (const t of scope) t.dispose();
     throw new Error("tidy(): fn returned a Promise; use tidyAsync for async work");
   }
-  const survivors = new Set<Disposable>();
-  collect(result, survivors, 0);
-  const parent = stack[stack.length - 1];
-  for (const t of scope) {
-    if (survivors.has(t)) parent?.add(t);
-    else t.dispose();
-  }
+  release(scope, result);
   return result;
 }
 
@@ -69,6 +63,12 @@ export async function tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
     throw e;
   }
   remove(scope);
+  release(scope, result);
+  return result;
+}
+
+/** Frees a closed scope's tensors except those in `result`, which move to the enclosing scope. */
+function release(scope: Set<Disposable>, result: unknown): void {
   const survivors = new Set<Disposable>();
   collect(result, survivors, 0);
   const parent = stack[stack.length - 1];
@@ -76,7 +76,6 @@ export async function tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
     if (survivors.has(t)) parent?.add(t);
     else t.dispose();
   }
-  return result;
 }
 
 function remove(scope: Set<Disposable>): void {

@@ -5,9 +5,9 @@
  *
  * A config file is JSON; any field can be overridden with `--set path.to.field=value`.
  */
-import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { InputError } from "../../util/errors.js";
+import { readJsonFile } from "../../util/json-file.js";
 
 const positiveInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
@@ -227,20 +227,13 @@ function checkConsistency(c: TrainConfig, file: string): void {
   if (c.sft.max_steps > 0 && c.sft.warmup_steps > c.sft.max_steps) fail("sft.warmup_steps", `warmup_steps (${c.sft.warmup_steps}) exceeds max_steps (${c.sft.max_steps})`);
 }
 
-/** Reads a JSON config file; JSON errors name the file and line. */
+/** Reads a JSON config file; errors name the file (and the line of a syntax error). */
 export function readConfigFile(file: string): unknown {
-  let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    return readJsonFile(file);
   } catch (e) {
-    throw new InputError(`cannot read config: ${(e as Error).message}`, { file });
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    const m = /position (\d+)/.exec((e as Error).message);
-    const line = m ? text.slice(0, Number(m[1])).split("\n").length : undefined;
-    throw new InputError(`invalid JSON: ${(e as Error).message}`, { file, line });
+    if (e instanceof InputError && e.message.includes("cannot read file")) throw new InputError(`cannot read config: ${e.message.split("cannot read file: ")[1]}`, { file });
+    throw e;
   }
 }
 

@@ -2,26 +2,17 @@
  * Hugging Face `tokenizer.json` through @huggingface/tokenizers, the maintained pure-JS port of
  * the tokenizers library (no native code, no network: it reads the JSON we hand it).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Tokenizer as HfTokenizerImpl } from "@huggingface/tokenizers";
+import { readJsonFile } from "../../util/json-file.js";
 import { InputError } from "../../util/errors.js";
 import { utf8OrEmpty, type Tokenizer } from "./tokenizer.js";
 
 type Json = Record<string, unknown>;
 
 function readJson(file: string): Json {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new InputError(`cannot read: ${(e as Error).message}`, { file });
-  }
-  try {
-    return JSON.parse(text) as Json;
-  } catch (e) {
-    throw new InputError(`not valid JSON: ${(e as Error).message}`, { file });
-  }
+  return readJsonFile(file) as Json;
 }
 
 /** A token's name in tokenizer_config.json: a string or {content: string}. */
