@@ -109,10 +109,10 @@ test("bad configs, flags and paths fail with clear messages", () => {
 
 test("compare runs methods at equal budget and writes a table with paired tests", () => {
   const dir = join(work, "cmp");
-  const r = fgrpo("compare", "--config", configFile, "--methods", "fgrpo,grpo,sft,decoupled-sft,classic-ranker,popularity", "--examples", "12", "--output", dir, "--quiet");
+  const r = fgrpo("compare", "--config", configFile, "--methods", "fgrpo,grpo,sft,decoupled-sft,decoupled-rl,classic-ranker,popularity", "--examples", "12", "--output", dir, "--quiet");
   assert.equal(r.status, 0, r.stderr);
   const c = JSON.parse(readFileSync(join(dir, "comparison.json"), "utf8"));
-  assert.deepEqual(c.rows.map((row: { method: string }) => row.method), ["fgrpo", "grpo", "sft", "decoupled-sft", "classic-ranker", "popularity"]);
+  assert.deepEqual(c.rows.map((row: { method: string }) => row.method), ["fgrpo", "grpo", "sft", "decoupled-sft", "decoupled-rl", "classic-ranker", "popularity"]);
   assert.equal(c.reference, "fgrpo");
   assert.equal(c.examples, 12);
   for (const row of c.rows) {
