@@ -15,6 +15,8 @@ export interface CommandSpec {
   summary: string;
   usage: string;
   options: Record<string, OptionSpec>;
+  /** Whether the command takes positional arguments; without it any positional is a UsageError. */
+  positionals?: boolean;
 }
 
 /** Formats `fgrpo <name> --help`. */
@@ -48,6 +50,7 @@ export function parseCommand(spec: CommandSpec, argv: string[]): { values: Recor
     console.log(helpText(spec));
     return null;
   }
+  if (!spec.positionals && parsed.positionals.length > 0) throw new UsageError(`unexpected argument "${parsed.positionals[0]}"`);
   return { values: parsed.values as Record<string, unknown>, positionals: parsed.positionals };
 }
 

@@ -55,8 +55,7 @@ const baseline: Command = {
   async run(argv) {
     const parsed = parseCommand(spec, argv);
     if (parsed === null) return 0;
-    const { values, positionals } = parsed;
-    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    const { values } = parsed;
     const task = choice(values, "task", ["rec", "qa"] as const, requireString(values, "task") as "rec");
     const method = requireString(values, "method");
     const allowedMethods: readonly string[] = task === "rec" ? REC_BASELINES : QA_BASELINES;

@@ -46,7 +46,6 @@ const compare: Command = {
     const parsed = parseCommand(spec, argv);
     if (parsed === null) return 0;
     const { values } = parsed;
-    if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument "${parsed.positionals[0]}"`);
     const file = requireString(values, "config");
     const config = parseConfig(applyOverrides(readConfigFile(file), (values.set as string[] | undefined) ?? []), file);
     const methods = requireString(values, "methods").split(",").map((m) => m.trim()).filter(Boolean);

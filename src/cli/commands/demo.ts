@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { Command } from "../main.js";
-import { parseCommand, UsageError, type CommandSpec } from "../args.js";
+import { parseCommand, type CommandSpec } from "../args.js";
 import { applyOverrides, parseConfig } from "../../fgrpo/trainer/config.js";
 import { runComparison } from "../../fgrpo/trainer/compare.js";
 import { DEMO_CONFIG, DEMO_METHODS, DEMO_TEST_EXAMPLES } from "../../fgrpo/trainer/demo-config.js";
@@ -25,7 +25,6 @@ const demo: Command = {
   async run(argv) {
     const parsed = parseCommand(spec, argv);
     if (parsed === null) return 0;
-    if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument "${parsed.positionals[0]}"`);
     const dir = (parsed.values.output as string | undefined) ?? DEMO_CONFIG.output_dir;
     const config = parseConfig(applyOverrides({ ...DEMO_CONFIG, output_dir: dir }, (parsed.values.set as string[] | undefined) ?? []), "demo config");
     const t0 = performance.now();

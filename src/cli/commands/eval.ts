@@ -30,7 +30,6 @@ const evalCommand: Command = {
     const parsed = parseCommand(spec, argv);
     if (parsed === null) return 0;
     const { values } = parsed;
-    if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument "${parsed.positionals[0]}"`);
     const dir = requireString(values, "checkpoint");
     const split = (values.split as string | undefined) ?? "test";
     if (split !== "valid" && split !== "test") throw new UsageError(`--split must be valid or test, got "${split}"`);

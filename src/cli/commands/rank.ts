@@ -1,5 +1,5 @@
 import type { Command } from "../main.js";
-import { parseCommand, requireString, UsageError, type CommandSpec } from "../args.js";
+import { parseCommand, requireString, type CommandSpec } from "../args.js";
 import { findRunConfig } from "../../fgrpo/trainer/checkpoint-config.js";
 import { disposePolicy, loadPolicy } from "../../fgrpo/trainer/policy.js";
 import { rankRequests, readRequests } from "../../fgrpo/trainer/requests.js";
@@ -23,7 +23,6 @@ const rank: Command = {
   async run(argv) {
     const parsed = parseCommand(spec, argv);
     if (parsed === null) return 0;
-    if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument "${parsed.positionals[0]}"`);
     const dir = requireString(parsed.values, "checkpoint");
     const input = requireString(parsed.values, "input");
     const output = requireString(parsed.values, "output");

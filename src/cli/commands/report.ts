@@ -7,6 +7,7 @@ const spec: CommandSpec = {
   name: "report",
   summary: "write one offline HTML file summarising training runs and comparisons",
   usage: "fgrpo report RUN_DIR... --output FILE [--title TITLE]",
+  positionals: true,
   options: {
     output: { type: "string", valueName: "FILE", description: "the HTML file to write (replaced atomically)" },
     title: { type: "string", valueName: "TITLE", description: 'page title (default "fgrpo report")' },

@@ -46,8 +46,7 @@ const score: Command = {
   async run(argv) {
     const parsed = parseCommand(spec, argv);
     if (parsed === null) return 0;
-    const { values, positionals } = parsed;
-    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    const { values } = parsed;
     const runFile = requireString(values, "run");
     const goldFile = requireString(values, "gold");
     const samples = intOption(values, "bootstrap", 1000);

@@ -1,5 +1,5 @@
 import type { Command } from "../main.js";
-import { parseCommand, UsageError, type CommandSpec } from "../args.js";
+import { parseCommand, type CommandSpec } from "../args.js";
 import { applyOverrides, parseConfig, readConfigFile } from "../../fgrpo/trainer/config.js";
 import { runTraining } from "../../fgrpo/trainer/run.js";
 
@@ -20,7 +20,6 @@ const train: Command = {
   async run(argv) {
     const parsed = parseCommand(spec, argv);
     if (parsed === null) return 0;
-    if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument "${parsed.positionals[0]}"`);
     const file = parsed.values.config as string | undefined;
     const raw = file ? readConfigFile(file) : {};
     const config = parseConfig(applyOverrides(raw, (parsed.values.set as string[] | undefined) ?? []), file ?? "<defaults>");
