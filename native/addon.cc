@@ -25,6 +25,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InstallCachingAllocator();
   RegisterTensor(env, exports);
   RegisterOps(env, exports);
+  RegisterAttention(env, exports);
   RegisterAutograd(env, exports);
   RegisterOptim(env, exports);
   RegisterAllocator(env, exports);

@@ -68,8 +68,12 @@ std::string DtypeName(at::ScalarType t);
 Napi::Value Wrap(const Napi::CallbackInfo& info, at::Tensor t);
 Napi::Value WrapList(const Napi::CallbackInfo& info, const std::vector<at::Tensor>& ts);
 
+// Fused kernels shared by the op files.
+at::Tensor GeluTanh(const at::Tensor& x);
+
 void RegisterTensor(Napi::Env env, Napi::Object exports);
 void RegisterOps(Napi::Env env, Napi::Object exports);
+void RegisterAttention(Napi::Env env, Napi::Object exports);
 void RegisterAutograd(Napi::Env env, Napi::Object exports);
 void RegisterOptim(Napi::Env env, Napi::Object exports);
 void RegisterAllocator(Napi::Env env, Napi::Object exports);

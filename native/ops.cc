@@ -2,8 +2,6 @@
 // Binary operations accept a tensor or a number as their second operand.
 #include "common.h"
 
-#include <dlfcn.h>
-#include <torch/csrc/autograd/custom_function.h>
 
 #include <cmath>
 
@@ -47,8 +45,12 @@ UNARY(Contiguous, a.contiguous())
 UNARY(Clone, a.clone())
 UNARY(Detach, a.detach())
 
-// gelu(x, approximate: "none" | "tanh")
-FGRPO_FN(Gelu) return Wrap(info, at::gelu(ArgTensor(info, 0), ArgIsMissing(info, 1) ? "none" : ArgString(info, 1))); FGRPO_END
+// gelu(x, approximate: "none" | "tanh"); the tanh form has a fused float32 kernel (gelu.cc).
+FGRPO_FN(Gelu)
+  std::string approximate = ArgIsMissing(info, 1) ? "none" : ArgString(info, 1);
+  const at::Tensor& x = ArgTensor(info, 0);
+  return Wrap(info, approximate == "tanh" ? GeluTanh(x) : at::gelu(x, approximate));
+FGRPO_END
 
 // clamp(x, min | null, max | null)
 FGRPO_FN(Clamp)
@@ -278,92 +280,6 @@ FGRPO_FN(CrossEntropy)
   return Wrap(info, at::cross_entropy_loss(ArgTensor(info, 0), ArgTensor(info, 1), {}, r, ArgIsMissing(info, 2) ? -100 : ArgInt(info, 2), 0.0));
 FGRPO_END
 
-#if !(TORCH_VERSION_MAJOR >= 2 && (TORCH_VERSION_MAJOR > 2 || TORCH_VERSION_MINOR >= 1))
-// Attention for libtorch versions without a fused kernel, as one autograd node. Its matrix
-// products are many small ones (one per batch and head); with OpenBLAS splitting each across
-// threads they ran at half speed (measured: 13 ms vs 9 ms forward+backward for [8, 4, 128, 64]),
-// so forward and backward run them single-threaded and restore the setting.
-class BlasSingleThread {
- public:
-  BlasSingleThread() {
-    using GetFn = int (*)();
-    using SetFn = void (*)(int);
-    auto get = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-    set_ = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-    if (get && set_) {
-      previous_ = get();
-      if (previous_ != 1) set_(1);
-    }
-  }
-  ~BlasSingleThread() {
-    if (set_ && previous_ > 1) set_(previous_);
-  }
-
- private:
-  void (*set_)(int) = nullptr;
-  int previous_ = 0;
-};
-
-// softmax(Q·Kᵀ·scale + mask)·V with the usual gradients:
-//   dV = Pᵀ·dO;  dP = dO·Vᵀ;  dS = P ⊙ (dP − rowsum(dP ⊙ P));  dQ = dS·K·scale;  dK = dSᵀ·Q·scale.
-// Masked scores are −∞, so P and dS are 0 there.
-class SmallBatchAttention : public torch::autograd::Function<SmallBatchAttention> {
- public:
-  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                            const at::Tensor& mask, bool causal, double scale) {
-    BlasSingleThread single;
-    const double ninf = -std::numeric_limits<double>::infinity();
-    at::Tensor scores = at::matmul(q, k.transpose(-2, -1)).mul_(scale);
-    if (causal) {
-      int64_t tq = q.size(-2), tk = k.size(-2);
-      scores.masked_fill_(at::ones({tq, tk}, q.options().dtype(at::kBool)).triu(tk - tq + 1), ninf);
-    } else if (mask.numel() > 0) {
-      if (mask.scalar_type() == at::kBool) scores.masked_fill_(mask.logical_not(), ninf);
-      else scores.add_(mask);
-    }
-    at::Tensor p = at::softmax(scores, -1);
-    ctx->save_for_backward({q, k, v, p});
-    ctx->saved_data["scale"] = scale;
-    return at::matmul(p, v);
-  }
-
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
-    BlasSingleThread single;
-    auto saved = ctx->get_saved_variables();
-    const at::Tensor &q = saved[0], &k = saved[1], &v = saved[2], &p = saved[3];
-    double scale = ctx->saved_data["scale"].toDouble();
-    const at::Tensor& dout = grads[0];
-    at::Tensor dv = at::matmul(p.transpose(-2, -1), dout);
-    at::Tensor dp = at::matmul(dout, v.transpose(-2, -1));
-    at::Tensor ds = p * (dp - (dp * p).sum(-1, true));
-    ds.mul_(scale);
-    at::Tensor dq = at::matmul(ds, k);
-    at::Tensor dk = at::matmul(ds.transpose(-2, -1), q);
-    // Broadcast inputs (a key shared across a dimension) get their gradients summed back.
-    auto fit = [](at::Tensor g, const at::Tensor& like) { return g.sizes() == like.sizes() ? g : at::sum_to(g, like.sizes()); };
-    return {fit(dq, q), fit(dk, k), fit(dv, v), at::Tensor(), at::Tensor(), at::Tensor()};
-  }
-};
-#endif
-
-// Attention over [B, H, T, D] tensors. mask: boolean (true = attend) or additive float mask,
-// broadcastable to [B, H, Tq, Tk]. Uses the fused kernel where the libtorch has one (2.x).
-FGRPO_FN(Attention)
-  const at::Tensor& q = ArgTensor(info, 0);
-  const at::Tensor& k = ArgTensor(info, 1);
-  const at::Tensor& v = ArgTensor(info, 2);
-  auto mask = ArgOptTensor(info, 3);
-  bool causal = ArgBool(info, 4, false);
-  double scale = ArgIsMissing(info, 5) ? 1.0 / std::sqrt(static_cast<double>(q.size(-1))) : ArgDouble(info, 5);
-#if TORCH_VERSION_MAJOR >= 2 && (TORCH_VERSION_MAJOR > 2 || TORCH_VERSION_MINOR >= 1)
-  return Wrap(info, at::scaled_dot_product_attention(q, k, v, mask, 0.0, causal && !mask, scale));
-#else
-  // An empty tensor stands for "no mask": autograd functions cannot take undefined tensors.
-  at::Tensor m = mask ? *mask : at::empty({0}, q.options().dtype(at::kBool));
-  return Wrap(info, SmallBatchAttention::apply(q, k, v, m, causal && !mask, scale));
-#endif
-FGRPO_END
-
 // ---------------------------------------------------------------------------------------------
 // sampling and ordering
 
@@ -403,7 +319,7 @@ void RegisterOps(Napi::Env env, Napi::Object e) {
   REG("triu", Triu); REG("tril", Tril); REG("to", To);
   REG("matmul", Matmul); REG("bmm", Bmm); REG("linear", Linear); REG("softmax", Softmax); REG("logSoftmax", LogSoftmax);
   REG("embedding", Embedding); REG("dropout", Dropout); REG("layerNorm", LayerNorm); REG("rmsNorm", RmsNorm);
-  REG("crossEntropy", CrossEntropy); REG("attention", Attention);
+  REG("crossEntropy", CrossEntropy);
   REG("multinomial", Multinomial); REG("topk", Topk); REG("sort", Sort);
 #undef REG
 }

@@ -4,8 +4,10 @@
 
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include <cmath>
+#include <memory>
 #include <cstring>
 #include <mutex>
 
@@ -321,6 +323,14 @@ FGRPO_FN(SetNumThreads)
   return Napi::Boolean::New(info.Env(), found != 0);
 FGRPO_END
 FGRPO_FN(GetNumThreads) return Napi::Number::New(info.Env(), at::get_num_threads()); FGRPO_END
+// getBlasThreads() -> the BLAS library's thread count, or null when it has no getter
+FGRPO_FN(GetBlasThreads)
+  using GetFn = int (*)();
+  for (const char* name : {"openblas_get_num_threads", "goto_get_num_threads", "MKL_Get_Max_Threads"}) {
+    if (auto fn = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, name))) return Napi::Number::New(info.Env(), fn());
+  }
+  return info.Env().Null();
+FGRPO_END
 FGRPO_FN(SetNumInteropThreads)
   at::set_num_interop_threads(static_cast<int>(ArgInt(info, 0)));
   return info.Env().Undefined();
@@ -338,9 +348,24 @@ FGRPO_FN(BuildInfo)
   return o;
 FGRPO_END
 
+// libtorch's own operator profiler, writing a Chrome trace (chrome://tracing, Perfetto) of every
+// ATen call, forward and backward, when stopped.
+static std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
+FGRPO_FN(ProfileStart)
+  if (profile) throw std::runtime_error("profile: a profile is already being recorded");
+  profile = std::make_unique<torch::autograd::profiler::RecordProfile>(ArgString(info, 0));
+  return info.Env().Undefined();
+FGRPO_END
+FGRPO_FN(ProfileStop)
+  profile.reset();
+  return info.Env().Undefined();
+FGRPO_END
+
 void RegisterTensor(Napi::Env env, Napi::Object e) {
   e.Set("TensorHandle", TensorHandle::Init(env));
 #define REG(js, fn) e.Set(js, Napi::Function::New(env, fn, js))
+  REG("profileStart", ProfileStart);
+  REG("profileStop", ProfileStop);
   REG("fromBuffer", FromBuffer);
   REG("toBuffer", ToBuffer);
   REG("item", Item);
@@ -366,6 +391,7 @@ void RegisterTensor(Napi::Env env, Napi::Object e) {
   REG("setRngState", SetRngState);
   REG("setNumThreads", SetNumThreads);
   REG("getNumThreads", GetNumThreads);
+  REG("getBlasThreads", GetBlasThreads);
   REG("setNumInteropThreads", SetNumInteropThreads);
   REG("cudaDeviceCount", CudaDeviceCount);
   REG("buildInfo", BuildInfo);

@@ -46,5 +46,5 @@ export function groupedAttention(q: T.Tensor, k: T.Tensor, v: T.Tensor, mask: T.
     const mb = mask.size(0);
     m = tq === 1 ? mask.expand(mb, 1, g, lk) : mask.unsqueeze(2).expand(mb, 1, g, tq, lk).reshape(mb, 1, g * tq, lk);
   }
-  return T.attention(qg, k, v, m === null ? {} : { mask: m }).view(b, h, tq, d);
+  return T.attention(qg, k, v, m === null ? {} : { mask: m }).reshape(b, h, tq, d);
 }

@@ -64,6 +64,9 @@ export interface NativeAddon extends Record<UnaryOp, (t: H) => H>, Record<Binary
   setRngState(state: H, device?: string): void;
   setNumThreads(intraOp: number, blas?: number): boolean;
   getNumThreads(): number;
+  getBlasThreads(): number | null;
+  profileStart(path: string): void;
+  profileStop(): void;
   setNumInteropThreads(n: number): void;
   cudaDeviceCount(): number;
   buildInfo(): { torchVersion: string; cuda: boolean; config: string };

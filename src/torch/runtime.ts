@@ -34,8 +34,28 @@ export function setRngState(state: Uint8Array, device = "cpu"): void {
 export function setNumThreads(intraOp: number, blas?: number): boolean {
   return native.setNumThreads(intraOp, blas);
 }
+/** libtorch's intra-op thread count. */
 export function getNumThreads(): number {
   return native.getNumThreads();
+}
+
+/**
+ * Runs fn under libtorch's operator profiler and writes a Chrome trace of every ATen call
+ * (forward and backward, with durations) to `path`, for chrome://tracing or Perfetto. The trace
+ * is written even when fn throws.
+ */
+export function profile<R>(path: string, fn: () => R): R {
+  native.profileStart(path);
+  try {
+    return fn();
+  } finally {
+    native.profileStop();
+  }
+}
+
+/** The BLAS library's thread count, or null when it offers no getter. */
+export function getBlasThreads(): number | null {
+  return native.getBlasThreads();
 }
 
 export function cudaDeviceCount(): number {

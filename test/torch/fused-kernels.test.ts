@@ -1,0 +1,113 @@
+// The hand-written kernels of native/: tanh-GELU in float32 and attention's per-(batch, head)
+// path (taken from 16 queries up, so the small cases of ops.test.ts and gradcheck.test.ts do not
+// reach it). Each is checked against the plain composition of ops, values and gradients.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as T from "../../src/torch/index.js";
+import { assertClose } from "./helpers.js";
+
+const f64 = { dtype: "float64" as const };
+
+/** softmax(QKᵀ·scale + mask)V with broadcasting, written with plain ops. */
+function explicitAttention(q: T.Tensor, k: T.Tensor, v: T.Tensor, additive: T.Tensor | null): T.Tensor {
+  let scores = q.matmul(k.transpose(-2, -1)).div(Math.sqrt(q.size(-1)));
+  if (additive !== null) scores = scores.add(additive);
+  return scores.softmax(-1).matmul(v);
+}
+
+function causalAdditive(tq: number, tk: number, dtype: "float32" | "float64"): T.Tensor {
+  const allowed = T.ones([tq, tk], { dtype: "bool" }).tril(tk - tq);
+  return T.zeros([tq, tk], { dtype }).maskedFill(allowed.logicalNot(), -Infinity);
+}
+
+function gradsOf(fn: (xs: T.Tensor[]) => T.Tensor, inputs: T.Tensor[], weight: T.Tensor): T.Tensor[] {
+  const leaves = inputs.map((x) => x.detach().requiresGrad_());
+  fn(leaves).mul(weight).sum().backward();
+  return leaves.map((x) => x.grad!);
+}
+
+test("sliced attention equals the explicit composition: causal, bool and additive masks, broadcast heads, 1 and 2 threads", () => {
+  const saved = { intraOp: T.getNumThreads(), blas: T.getBlasThreads() ?? 1 };
+  try {
+    for (const blas of [1, 2]) {
+      T.setNumThreads(1, blas);
+      T.tidy(() => {
+        T.manualSeed(11);
+        const [b, h, tq, tk, d] = [2, 3, 17, 24, 8];
+        const q = T.randn([b, h, tq, d], f64), k = T.randn([b, h, tk, d], f64), v = T.randn([b, h, tk, 5], f64);
+        const causal = causalAdditive(tq, tk, "float64");
+        assertClose(T.attention(q, k, v, { causal: true }), explicitAttention(q, k, v, causal).toArray(), 1e-10, "causal");
+        // Padding: the first 4 keys of batch row 1 are masked, as a bool mask [B, 1, 1, Tk].
+        const keys = T.ones([b, 1, 1, tk], { dtype: "bool" }).clone();
+        keys.narrow(0, 1, 1).narrow(3, 0, 4).fill_(0);
+        const padAdditive = T.zeros([b, 1, 1, tk], f64).maskedFill(keys.logicalNot(), -Infinity);
+        assertClose(T.attention(q, k, v, { mask: keys }), explicitAttention(q, k, v, padAdditive).toArray(), 1e-10, "bool mask");
+        const bias = T.randn([1, h, tq, tk], f64);
+        assertClose(T.attention(q, k, v, { mask: bias }), explicitAttention(q, k, v, bias).toArray(), 1e-10, "additive mask");
+        // One key/value head shared by every query head, passed broadcast.
+        const k1 = k.narrow(1, 0, 1), v1 = v.narrow(1, 0, 1);
+        assertClose(T.attention(q, k1, v1, { causal: true }), explicitAttention(q, k1, v1, causal).toArray(), 1e-10, "broadcast heads");
+        // Strided inputs (a permuted packed projection, as in GPT-2 blocks).
+        const packed = T.randn([b, tq, 3, h, d], f64).permute(2, 0, 3, 1, 4);
+        const [qs, ks, vs] = [packed.select(0, 0), packed.select(0, 1), packed.select(0, 2)];
+        const out = T.attention(qs, ks, vs, { causal: true });
+        assertClose(out, explicitAttention(qs, ks, vs, causalAdditive(tq, tq, "float64")).toArray(), 1e-10, "strided");
+        assertClose(out.transpose(1, 2).reshape(b, tq, h * d), out.transpose(1, 2).contiguous().view(b, tq, h * d).toArray(), 0, "layout");
+      });
+    }
+  } finally {
+    T.setNumThreads(saved.intraOp, saved.blas);
+  }
+});
+
+test("sliced attention gradients equal the explicit composition's, and finite differences", () => {
+  T.tidy(() => {
+    T.manualSeed(12);
+    const [b, h, tq, tk, d] = [2, 2, 16, 20, 3];
+    const inputs = [T.randn([b, h, tq, d], f64), T.randn([b, 1, tk, d], f64), T.randn([b, 1, tk, d], f64)];
+    const weight = T.randn([b, h, tq, d], f64);
+    const causal = causalAdditive(tq, tk, "float64");
+    const fused = gradsOf(([q, k, v]) => T.attention(q!, k!, v!, { causal: true }), inputs, weight);
+    const plain = gradsOf(([q, k, v]) => explicitAttention(q!, k!, v!, causal), inputs, weight);
+    for (let i = 0; i < 3; i++) assertClose(fused[i]!, plain[i]!.toArray(), 1e-10, `grad ${"qkv"[i]}`);
+    const small = [T.randn([1, 2, 16, 2], f64), T.randn([1, 2, 16, 2], f64), T.randn([1, 2, 16, 2], f64)];
+    const r = T.gradcheck(([q, k, v]) => T.attention(q!, k!, v!, { causal: true }), small);
+    assert.ok(r.maxError < 1e-6, `max relative error ${r.maxError}`);
+  });
+});
+
+test("float32 sliced attention agrees with float64 within float32 precision", () => {
+  T.tidy(() => {
+    T.manualSeed(13);
+    const [q, k, v] = [0, 1, 2].map(() => T.randn([2, 4, 32, 16], f64));
+    const w = T.randn([2, 4, 32, 16], f64);
+    const reference = gradsOf(([a, b, c]) => T.attention(a!, b!, c!, { causal: true }), [q!, k!, v!], w);
+    const single = gradsOf(([a, b, c]) => T.attention(a!, b!, c!, { causal: true }), [q!, k!, v!].map((x) => x.float()), w.float());
+    for (let i = 0; i < 3; i++) assertClose(single[i]!, reference[i]!.toArray(), 1e-4, `grad ${"qkv"[i]}`);
+    // Padded keys (the first 5 of batch row 0) get exactly zero weight in float32 too.
+    const keys = T.ones([2, 1, 1, 32], { dtype: "bool" }).clone();
+    keys.narrow(0, 0, 1).narrow(3, 0, 5).fill_(0);
+    const vPadded = v!.clone();
+    vPadded.narrow(0, 0, 1).narrow(2, 0, 5).fill_(1e6);
+    const masked64 = T.attention(q!, k!, vPadded, { mask: keys });
+    assertClose(T.attention(q!.float(), k!.float(), vPadded.float(), { mask: keys }), masked64.toArray(), 1e-4, "padded");
+  });
+});
+
+test("tanh-GELU's float32 kernel matches the float64 formula, values and gradients, over the whole range", () => {
+  T.tidy(() => {
+    const xs = T.cat([T.arange(-3000, 3001, 1, f64).div(100), T.tensor([0, -0, 1e-30, -1e-30, 90, -90, 1e4, -1e4], f64)]);
+    const u = xs.add(xs.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
+    const expected = xs.mul(u.tanh().add(1)).mul(0.5);
+    const x32 = xs.float().requiresGrad_();
+    const y = x32.gelu("tanh");
+    assertClose(y, expected.toArray(), 2e-6, "gelu");
+    y.backward(T.ones(y.shape));
+    const x64 = xs.detach().requiresGrad_();
+    x64.gelu("tanh").sum().backward();
+    assertClose(x32.grad!, x64.grad!.toArray(), 2e-6, "gelu gradient");
+    // A non-contiguous input gives the same values as its contiguous copy.
+    const m = T.randn([64, 48]).transpose(0, 1);
+    assertClose(m.gelu("tanh"), m.contiguous().gelu("tanh").toArray(), 0, "strided");
+  });
+});
