@@ -177,6 +177,32 @@ class SlicedAttention : public torch::autograd::Function<SlicedAttention> {
   }
 };
 
+// Attention that no gradient will flow through, for a few queries (decoding). Batched, its
+// matrix products are B·H tiny ones, which ATen's bmm runs one select() at a time (measured:
+// half of a batch-8 decode step of the reference model); a direct loop is a fraction of that.
+at::Tensor RowsAttention(const at::Tensor& q, at::Tensor k, at::Tensor v, const at::Tensor& mask, bool causal, double scale) {
+  auto rowContiguous = [](const at::Tensor& t) { return t.stride(3) == 1 ? t : t.contiguous(); };
+  at::Tensor qc = rowContiguous(q);
+  k = rowContiguous(k);
+  v = rowContiguous(v);
+  const int64_t batch = q.size(0), heads = q.size(1), tq = q.size(2), tk = k.size(2);
+  kernels::AttentionDims dims{batch, heads, tq, tk, q.size(3), v.size(3)};
+  at::Tensor out = at::empty({batch, tq, heads, v.size(3)}, q.options()).permute({0, 2, 1, 3});
+  at::Tensor m = mask.numel() > 0 ? mask.expand({batch, heads, tq, tk}) : mask;
+  if (m.numel() > 0 && m.scalar_type() != at::kBool) m = m.to(q.scalar_type());
+  AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "attention_rows", [&] {
+    using V = kernels::View4<const scalar_t>;
+    kernels::View4<const bool> allowed{};
+    V additive{};
+    bool isBool = m.numel() > 0 && m.scalar_type() == at::kBool, isAdditive = m.numel() > 0 && !isBool;
+    if (isBool) allowed = ViewOf<const bool>(m);
+    if (isAdditive) additive = ViewOf<const scalar_t>(m);
+    kernels::AttentionRowsForward(ViewOf<const scalar_t>(qc), ViewOf<const scalar_t>(k), ViewOf<const scalar_t>(v), ViewOf<scalar_t>(out),
+                                  isBool ? &allowed : nullptr, isAdditive ? &additive : nullptr, dims, static_cast<scalar_t>(scale), causal);
+  });
+  return out;
+}
+
 }  // namespace
 
 #endif
@@ -199,6 +225,10 @@ FGRPO_FN(Attention)
   auto full = [&](const at::Tensor& t) { return t.expand({bh[0], bh[1], t.size(2), t.size(3)}); };
   // An empty tensor stands for "no mask": autograd functions cannot take undefined tensors.
   at::Tensor m = mask ? *mask : at::empty({0}, q.options().dtype(at::kBool));
+  bool needsGrad = at::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad() || m.requires_grad());
+  bool rows = !needsGrad && q.device().is_cpu() && q.size(2) < kMinSlicedQueries && (q.scalar_type() == at::kFloat || q.scalar_type() == at::kDouble) &&
+              k.scalar_type() == q.scalar_type() && v.scalar_type() == q.scalar_type();
+  if (rows) return Wrap(info, RowsAttention(full(q), full(k), full(v), m, causal && !mask, scale));
   return Wrap(info, SlicedAttention::apply(full(q), full(k), full(v), m, causal && !mask, scale));
 #endif
 FGRPO_END

@@ -6,7 +6,10 @@
 #include <ATen/ATen.h>
 #include <torch/version.h>
 
+#include "kernels.h"
+
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace fgrpo {
@@ -68,8 +71,16 @@ std::string DtypeName(at::ScalarType t);
 Napi::Value Wrap(const Napi::CallbackInfo& info, at::Tensor t);
 Napi::Value WrapList(const Napi::CallbackInfo& info, const std::vector<at::Tensor>& ts);
 
-// Fused kernels shared by the op files.
+// A 4-D tensor as a kernel view (kernels.h).
+template <typename T>
+kernels::View4<T> ViewOf(const at::Tensor& t) {
+  return {t.data_ptr<std::remove_const_t<T>>(), {t.stride(0), t.stride(1), t.stride(2), t.stride(3)}};
+}
+
+// Fused operations shared by the op files.
 at::Tensor GeluTanh(const at::Tensor& x);
+at::Tensor RmsNorm(const at::Tensor& x, const c10::optional<at::Tensor>& weight, double eps);
+at::Tensor Rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, bool interleaved);
 
 void RegisterTensor(Napi::Env env, Napi::Object exports);
 void RegisterOps(Napi::Env env, Napi::Object exports);

@@ -3,7 +3,9 @@
 // baseline x86-64, chosen at load time.
 #include "kernels.h"
 
+#include <cstddef>
 #include <limits>
+#include <vector>
 
 // -O3 vectorizes these loops (the rest of the addon is built with -O2), and the selects in
 // ExpApprox are if-converted only when the compiler may ignore floating-point traps. Nothing
@@ -173,6 +175,153 @@ FGRPO_CLONES void SoftmaxBackwardRows(const float* p, float* dp, int64_t rows, i
 }
 FGRPO_CLONES void SoftmaxBackwardRows(const double* p, double* dp, int64_t rows, int64_t n, double scale) {
   SoftmaxBackwardRowsImpl(p, dp, rows, n, scale);
+}
+
+template <typename T>
+inline void AttentionRowsForwardImpl(const View4<const T>& q, const View4<const T>& k, const View4<const T>& v, const View4<T>& out,
+                                     const View4<const bool>* allowed, const View4<const T>* additive, const AttentionDims& dims, T scale,
+                                     bool causal) {
+  const T ninf = -std::numeric_limits<T>::infinity();
+  const int64_t tk = dims.keys;
+  std::vector<T> scores(static_cast<size_t>(tk));
+  T* p = scores.data();
+  for (int64_t b = 0; b < dims.batch; ++b) {
+    for (int64_t h = 0; h < dims.heads; ++h) {
+      for (int64_t i = 0; i < dims.queries; ++i) {
+        const T* qi = q.at(b, h, i);
+        int64_t visible = tk;
+        if (causal) {
+          int64_t last = i + tk - dims.queries;
+          visible = last < 0 ? 0 : (last + 1 < tk ? last + 1 : tk);
+        }
+        for (int64_t j = 0; j < visible; ++j) p[j] = Dot(qi, k.at(b, h, j), dims.dim) * scale;
+        for (int64_t j = visible; j < tk; ++j) p[j] = ninf;
+        if (allowed) {
+          const bool* m = allowed->at(b, h, i);
+          for (int64_t j = 0; j < tk; ++j) p[j] = m[j * allowed->stride[3]] ? p[j] : ninf;
+        }
+        if (additive) {
+          const T* a = additive->at(b, h, i);
+          for (int64_t j = 0; j < tk; ++j) p[j] += a[j * additive->stride[3]];
+        }
+        T* o = out.at(b, h, i);
+        T max = RowMax(p, tk);
+        if (max == ninf) {  // nothing visible: NaN, as softmax over all −∞
+          for (int64_t d = 0; d < dims.valueDim; ++d) o[d] = std::numeric_limits<T>::quiet_NaN();
+          continue;
+        }
+        T inv = T(1) / ExpShiftSum(p, tk, max);
+        for (int64_t d = 0; d < dims.valueDim; ++d) o[d] = 0;
+        for (int64_t j = 0; j < tk; ++j) {
+          if (p[j] == T(0)) continue;
+          const T* vj = v.at(b, h, j);
+          T w = p[j] * inv;
+          for (int64_t d = 0; d < dims.valueDim; ++d) o[d] += w * vj[d];
+        }
+      }
+    }
+  }
+}
+
+FGRPO_CLONES void AttentionRowsForward(const View4<const float>& q, const View4<const float>& k, const View4<const float>& v, const View4<float>& out,
+                                       const View4<const bool>* allowed, const View4<const float>* additive, const AttentionDims& dims, float scale,
+                                       bool causal) {
+  AttentionRowsForwardImpl(q, k, v, out, allowed, additive, dims, scale, causal);
+}
+FGRPO_CLONES void AttentionRowsForward(const View4<const double>& q, const View4<const double>& k, const View4<const double>& v,
+                                       const View4<double>& out, const View4<const bool>* allowed, const View4<const double>* additive,
+                                       const AttentionDims& dims, double scale, bool causal) {
+  AttentionRowsForwardImpl(q, k, v, out, allowed, additive, dims, scale, causal);
+}
+
+template <typename T>
+inline void RmsNormForwardImpl(const T* x, const T* w, T* y, T* rstd, int64_t rows, int64_t d, T eps) {
+  for (int64_t r = 0; r < rows; ++r, x += d, y += d) {
+    T rs = T(1) / __builtin_sqrt(Dot(x, x, d) / T(d) + eps);
+    rstd[r] = rs;
+    if (w) {
+      for (int64_t j = 0; j < d; ++j) y[j] = x[j] * rs * w[j];
+    } else {
+      for (int64_t j = 0; j < d; ++j) y[j] = x[j] * rs;
+    }
+  }
+}
+
+template <typename T>
+inline void RmsNormBackwardImpl(const T* x, const T* w, const T* rstd, const T* g, T* dx, double* dw, int64_t rows, int64_t d) {
+  for (int64_t r = 0; r < rows; ++r, x += d, g += d, dx += d) {
+    const T rs = rstd[r];
+    T gwx = 0;
+    if (w) {
+      T lanes[kLanes] = {};
+      int64_t j = 0;
+      for (; j + kLanes <= d; j += kLanes) {
+        for (int l = 0; l < kLanes; ++l) lanes[l] += g[j + l] * w[j + l] * x[j + l];
+      }
+      for (int l = 0; l < kLanes; ++l) gwx += lanes[l];
+      for (; j < d; ++j) gwx += g[j] * w[j] * x[j];
+    } else {
+      gwx = Dot(g, x, d);
+    }
+    const T c = rs * rs * rs * gwx / T(d);
+    if (w) {
+      for (int64_t j = 0; j < d; ++j) dx[j] = rs * g[j] * w[j] - x[j] * c;
+    } else {
+      for (int64_t j = 0; j < d; ++j) dx[j] = rs * g[j] - x[j] * c;
+    }
+    if (dw) {
+      for (int64_t j = 0; j < d; ++j) dw[j] += static_cast<double>(g[j] * x[j] * rs);
+    }
+  }
+}
+
+FGRPO_CLONES void RmsNormForward(const float* x, const float* w, float* y, float* rstd, int64_t rows, int64_t d, float eps) {
+  RmsNormForwardImpl(x, w, y, rstd, rows, d, eps);
+}
+FGRPO_CLONES void RmsNormForward(const double* x, const double* w, double* y, double* rstd, int64_t rows, int64_t d, double eps) {
+  RmsNormForwardImpl(x, w, y, rstd, rows, d, eps);
+}
+FGRPO_CLONES void RmsNormBackward(const float* x, const float* w, const float* rstd, const float* g, float* dx, double* dw, int64_t rows, int64_t d) {
+  RmsNormBackwardImpl(x, w, rstd, g, dx, dw, rows, d);
+}
+FGRPO_CLONES void RmsNormBackward(const double* x, const double* w, const double* rstd, const double* g, double* dx, double* dw, int64_t rows,
+                                  int64_t d) {
+  RmsNormBackwardImpl(x, w, rstd, g, dx, dw, rows, d);
+}
+
+template <typename T>
+inline void RopeImpl(const View4<const T>& x, const View4<const T>& cos, const View4<const T>& sin, const View4<T>& y, const RopeDims& dims,
+                     bool interleaved, bool transposed) {
+  const int64_t d = dims.dim, half = d / 2;
+  for (int64_t b = 0; b < dims.batch; ++b) {
+    for (int64_t h = 0; h < dims.heads; ++h) {
+      for (int64_t t = 0; t < dims.tokens; ++t) {
+        const T *xi = x.at(b, h, t), *c = cos.at(b, h, t), *s = sin.at(b, h, t);
+        T* yi = y.at(b, h, t);
+        if (interleaved) {
+          for (int64_t j = 0; j < d; j += 2) {
+            T s0 = transposed ? s[j + 1] : s[j], s1 = transposed ? s[j] : s[j + 1];
+            yi[j] = xi[j] * c[j] + xi[j + 1] * s0;
+            yi[j + 1] = xi[j + 1] * c[j + 1] + xi[j] * s1;
+          }
+        } else {
+          const T* sLow = transposed ? s + half : s;   // sine read for outputs [0, D/2)
+          const T* sHigh = transposed ? s : s + half;  // and for [D/2, D)
+          for (int64_t j = 0; j < half; ++j) yi[j] = xi[j] * c[j] + xi[j + half] * sLow[j];
+          for (int64_t j = 0; j < half; ++j) yi[j + half] = xi[j + half] * c[j + half] + xi[j] * sHigh[j];
+        }
+      }
+    }
+  }
+}
+
+FGRPO_CLONES void Rope(const View4<const float>& x, const View4<const float>& cos, const View4<const float>& sin, const View4<float>& y,
+                       const RopeDims& dims, bool interleaved, bool transposed) {
+  RopeImpl(x, cos, sin, y, dims, interleaved, transposed);
+}
+FGRPO_CLONES void Rope(const View4<const double>& x, const View4<const double>& cos, const View4<const double>& sin, const View4<double>& y,
+                       const RopeDims& dims, bool interleaved, bool transposed) {
+  RopeImpl(x, cos, sin, y, dims, interleaved, transposed);
 }
 
 }  // namespace fgrpo::kernels

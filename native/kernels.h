@@ -22,4 +22,47 @@ void MaskedSoftmaxRows(double* s, int64_t rows, int64_t n, double scale, const d
 void SoftmaxBackwardRows(const float* p, float* dp, int64_t rows, int64_t n, float scale);
 void SoftmaxBackwardRows(const double* p, double* dp, int64_t rows, int64_t n, double scale);
 
+// RMSNorm over rows of length d: y = x·rstd·w, rstd = 1/√(mean(x²) + eps); w may be null.
+// rstd (one per row) is written for the backward.
+void RmsNormForward(const float* x, const float* w, float* y, float* rstd, int64_t rows, int64_t d, float eps);
+void RmsNormForward(const double* x, const double* w, double* y, double* rstd, int64_t rows, int64_t d, double eps);
+// dx = rstd·(g·w) − x·rstd³·mean(g·w·x); dw (when not null) += Σ_rows g·x·rstd.
+void RmsNormBackward(const float* x, const float* w, const float* rstd, const float* g, float* dx, double* dw, int64_t rows, int64_t d);
+void RmsNormBackward(const double* x, const double* w, const double* rstd, const double* g, double* dx, double* dw, int64_t rows, int64_t d);
+
+// A view of a 4-D tensor: its data and strides, in elements.
+template <typename T>
+struct View4 {
+  T* data;
+  int64_t stride[4];
+  T* at(int64_t a, int64_t b, int64_t c) const { return data + a * stride[0] + b * stride[1] + c * stride[2]; }
+};
+
+// Attention without autograd, for a few queries at a time (decoding): for each batch row b,
+// head h and query i, out[b,h,i] = softmax(q·kᵀ·scale + mask)·v, one query row at a time. The
+// last dimension of q, k, v and out is contiguous. Masks: `allowed` (bool, true = attend) or
+// `additive`, either null, broadcast to [B, H, Tq, Tk] by their strides; causal: query i sees
+// keys j ≤ i + Tk − Tq.
+struct AttentionDims {
+  int64_t batch, heads, queries, keys, dim, valueDim;
+};
+void AttentionRowsForward(const View4<const float>& q, const View4<const float>& k, const View4<const float>& v, const View4<float>& out,
+                          const View4<const bool>* allowed, const View4<const float>* additive, const AttentionDims& dims, float scale,
+                          bool causal);
+void AttentionRowsForward(const View4<const double>& q, const View4<const double>& k, const View4<const double>& v, const View4<double>& out,
+                          const View4<const bool>* allowed, const View4<const double>* additive, const AttentionDims& dims, double scale,
+                          bool causal);
+
+// Rotary embedding over [B, H, T, D] views with last dimensions contiguous, tables broadcast
+// by their strides: y_i = x_i·cos_i + x_p(i)·sin_i, where p pairs i with i ± D/2 (rotate-half)
+// or i ^ 1 (interleaved). p is an involution, so the gradient is the same loop with the sine
+// read at p(i): dx_i = g_i·cos_i + g_p(i)·sin_p(i) (transposed = true).
+struct RopeDims {
+  int64_t batch, heads, tokens, dim;
+};
+void Rope(const View4<const float>& x, const View4<const float>& cos, const View4<const float>& sin, const View4<float>& y, const RopeDims& dims,
+          bool interleaved, bool transposed);
+void Rope(const View4<const double>& x, const View4<const double>& cos, const View4<const double>& sin, const View4<double>& y,
+          const RopeDims& dims, bool interleaved, bool transposed);
+
 }  // namespace fgrpo::kernels

@@ -260,18 +260,15 @@ FGRPO_FN(LayerNorm)
   return Wrap(info, at::layer_norm(ArgTensor(info, 0), ArgInts(info, 1), ArgOptTensor(info, 2), ArgOptTensor(info, 3), ArgDouble(info, 4)));
 FGRPO_END
 
-// rmsNorm(x, weight?, eps): x / sqrt(mean(x^2, last dim) + eps) * weight, computed in float32
+// rmsNorm(x, weight?, eps): x / sqrt(mean(x^2, last dim) + eps) * weight (rms_norm.cc), in float32
 // or wider so half-precision inputs keep their accuracy (as Llama reference code does).
-FGRPO_FN(RmsNorm)
-  const at::Tensor& x = ArgTensor(info, 0);
-  auto w = ArgOptTensor(info, 1);
-  double eps = ArgDouble(info, 2);
-  at::Tensor xf = (x.scalar_type() == at::kHalf || x.scalar_type() == at::kBFloat16) ? x.to(at::kFloat) : x;
-  at::Tensor y = xf * at::rsqrt(xf.pow(2).mean({-1}, true) + eps);
-  y = y.to(x.scalar_type());
-  if (w) y = y * *w;
-  return Wrap(info, y);
+FGRPO_FN(RmsNormOp)
+  return Wrap(info, RmsNorm(ArgTensor(info, 0), ArgOptTensor(info, 1), ArgDouble(info, 2)));
 FGRPO_END
+
+// rope(x [B, H, T, D], cos, sin, interleaved): x·cos + x[p]·sin with signed sine tables
+// (src/nn/rope.ts), p pairing i with i ± D/2 or, interleaved, with i ^ 1 (rope.cc).
+FGRPO_FN(RopeOp) return Wrap(info, Rope(ArgTensor(info, 0), ArgTensor(info, 1), ArgTensor(info, 2), ArgBool(info, 3, false))); FGRPO_END
 
 // crossEntropy(logits [N, C], targets [N], ignoreIndex, reduction: "mean" | "sum" | "none")
 FGRPO_FN(CrossEntropy)
@@ -318,7 +315,7 @@ void RegisterOps(Napi::Env env, Napi::Object e) {
   REG("indexSelect", IndexSelect); REG("gather", Gather); REG("scatterAdd", ScatterAdd); REG("scatter", Scatter);
   REG("triu", Triu); REG("tril", Tril); REG("to", To);
   REG("matmul", Matmul); REG("bmm", Bmm); REG("linear", Linear); REG("softmax", Softmax); REG("logSoftmax", LogSoftmax);
-  REG("embedding", Embedding); REG("dropout", Dropout); REG("layerNorm", LayerNorm); REG("rmsNorm", RmsNorm);
+  REG("embedding", Embedding); REG("dropout", Dropout); REG("layerNorm", LayerNorm); REG("rmsNorm", RmsNormOp); REG("rope", RopeOp);
   REG("crossEntropy", CrossEntropy);
   REG("multinomial", Multinomial); REG("topk", Topk); REG("sort", Sort);
 #undef REG

@@ -5,15 +5,14 @@
  *
  * with per-position tables over the full head width: rotate-half (HF) pairs x_i with x_{i+D/2},
  * so perm shifts by D/2 and the first half of sinSigned is negated; interleaved (llama2.c, Meta)
- * pairs x_{2j} with x_{2j+1}, so perm swaps neighbours and the even entries are negated. Four
- * tensor ops per application, whatever the convention.
+ * pairs x_{2j} with x_{2j+1}, so perm swaps neighbours and the even entries are negated. One
+ * fused op (T.rope) per application, whatever the convention.
  */
 import * as T from "../torch/index.js";
 
 export class Rope {
   private cos: T.Tensor | null = null;
   private sin: T.Tensor | null = null;
-  private perm: T.Tensor;
   private capacity = 0;
 
   constructor(
@@ -23,10 +22,6 @@ export class Rope {
     private readonly maxPositions: number,
   ) {
     if (headDim % 2 !== 0) throw new RangeError(`RoPE needs an even head dimension, got ${headDim}`);
-    const half = headDim / 2;
-    const perm = new BigInt64Array(headDim);
-    for (let i = 0; i < headDim; i++) perm[i] = BigInt(interleaved ? i ^ 1 : (i + half) % headDim);
-    this.perm = T.keep(T.tensor(perm));
   }
 
   /** Tables covering positions [0, n); grown on demand so huge max_position_embeddings cost nothing up front. */
@@ -71,20 +66,18 @@ export class Rope {
 
   /** Rotates x [B, H, T, D] with tables from `tables()`. */
   apply(x: T.Tensor, t: { cos: T.Tensor; sin: T.Tensor }): T.Tensor {
-    return x.mul(t.cos).add(x.indexSelect(3, this.perm).mul(t.sin));
+    return T.rope(x, t.cos, t.sin, { interleaved: this.interleaved });
   }
 
   private moveTo(device: string): void {
-    const old = [this.cos!, this.sin!, this.perm];
+    const old = [this.cos!, this.sin!];
     this.cos = T.keep(old[0]!.toDevice(device));
     this.sin = T.keep(old[1]!.toDevice(device));
-    this.perm = T.keep(old[2]!.toDevice(device));
     for (const t of old) t.dispose();
   }
 
   dispose(): void {
     this.cos?.dispose();
     this.sin?.dispose();
-    this.perm.dispose();
   }
 }

@@ -38,6 +38,16 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: { ignoreInde
   return new Tensor(native.crossEntropy(logits.handle, targets.handle, opts.ignoreIndex ?? -100, opts.reduction ?? "mean"));
 }
 /**
+ * Rotary position embedding of x [B, H, T, D]: x·cos + x[p]·sin, where the tables broadcast to
+ * x and carry the sign of the sine, and p pairs i with i ± D/2 (rotate-half, HF) or with i ^ 1
+ * (interleaved, llama2.c). One fused node for float32/float64 on the CPU; the tables get no
+ * gradient.
+ */
+export function rope(x: Tensor, cos: Tensor, sin: Tensor, opts: { interleaved?: boolean } = {}): Tensor {
+  return new Tensor(native.rope(x.handle, cos.handle, sin.handle, opts.interleaved ?? false));
+}
+
+/**
  * Scaled dot-product attention over [B, H, T, D] tensors. `mask` is boolean (true = attend) or
  * additive, broadcastable to [B, H, Tq, Tk]; `causal` applies the lower-triangular mask aligned
  * to the end of the keys (so a query block can follow a cached prefix) when no mask is given.

@@ -130,6 +130,7 @@ export interface NativeAddon extends Record<UnaryOp, (t: H) => H>, Record<Binary
   layerNorm(x: H, shape: number[], w: Opt<H>, b: Opt<H>, eps: number): H;
   rmsNorm(x: H, w: Opt<H>, eps: number): H;
   crossEntropy(logits: H, targets: H, ignoreIndex?: number, reduction?: string): H;
+  rope(x: H, cos: H, sin: H, interleaved: boolean): H;
   attention(q: H, k: H, v: H, mask: Opt<H>, causal: boolean, scale?: Opt<number>): H;
   multinomial(probs: H, n: number, replacement: boolean): H;
   topk(t: H, k: number, dim: number, largest: boolean, sorted: boolean): [H, H];

@@ -34,7 +34,9 @@ test("the shared prompt prefix gives the same rollouts as prefilling every rollo
   const shared = generate(stories, PROMPTS, opts);
   const unshared = generate(stories, PROMPTS, { ...opts, sharedPrefix: false });
   assert.deepEqual(shared.completions, unshared.completions);
-  shared.logprobs.flat().forEach((lp, i) => assert.ok(Math.abs(lp - unshared.logprobs.flat()[i]!) < 1e-5));
+  // Relative: the two runs multiply different numbers of rows at once, so float32 GEMM blocking
+  // (and rounding) differs, and 25 sampled steps compound it (measured up to 3e-6 relative).
+  shared.logprobs.flat().forEach((lp, i) => assert.ok(Math.abs(lp - unshared.logprobs.flat()[i]!) < 1e-5 * Math.max(1, Math.abs(lp))));
 });
 
 test("stop tokens end a rollout (kept), and finished rollouts stop growing", () => {

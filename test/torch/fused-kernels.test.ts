@@ -111,3 +111,56 @@ test("tanh-GELU's float32 kernel matches the float64 formula, values and gradien
     assertClose(m.gelu("tanh"), m.contiguous().gelu("tanh").toArray(), 0, "strided");
   });
 });
+
+/** x·cos + x[p]·sin with an explicit gather. */
+function explicitRope(x: T.Tensor, cos: T.Tensor, sin: T.Tensor, interleaved: boolean): T.Tensor {
+  const d = x.size(-1);
+  const perm = Array.from({ length: d }, (_, i) => (interleaved ? i ^ 1 : (i + d / 2) % d));
+  return x.mul(cos).add(x.indexSelect(3, T.tensor(perm, { dtype: "int64" })).mul(sin));
+}
+
+test("rope equals its composition for both conventions, strided inputs included; gradients match and pass finite differences", () => {
+  T.tidy(() => {
+    T.manualSeed(14);
+    for (const interleaved of [false, true]) {
+      const x = T.randn([2, 5, 3, 8], f64).transpose(1, 2); // [B, H, T, D] over a [B, T, H, D] buffer
+      const cos = T.randn([2, 1, 5, 8], f64), sin = T.randn([2, 1, 5, 8], f64);
+      assertClose(T.rope(x, cos, sin, { interleaved }), explicitRope(x, cos, sin, interleaved).toArray(), 1e-12, `values interleaved=${interleaved}`);
+      const w = T.randn([2, 3, 5, 8], f64);
+      const [fused] = gradsOf(([a]) => T.rope(a!, cos, sin, { interleaved }), [x], w);
+      const [plain] = gradsOf(([a]) => explicitRope(a!, cos, sin, interleaved), [x], w);
+      assertClose(fused!, plain!.toArray(), 1e-12, `gradient interleaved=${interleaved}`);
+      const r = T.gradcheck(([a]) => T.rope(a!, cos.narrow(0, 0, 1), sin.narrow(0, 0, 1), { interleaved }), [T.randn([1, 2, 5, 8], f64)]);
+      assert.ok(r.maxError < 1e-6, `max relative error ${r.maxError}`);
+      // float32 takes the same kernel; bfloat16 takes the composition.
+      assertClose(T.rope(x.float(), cos.float(), sin.float(), { interleaved }), explicitRope(x, cos, sin, interleaved).toArray(), 1e-5, "float32");
+      const bf = T.rope(x.to("bfloat16"), cos.to("bfloat16"), sin.to("bfloat16"), { interleaved }).float();
+      assertClose(bf, explicitRope(x, cos, sin, interleaved).toArray(), 0.1, "bfloat16");
+    }
+    assert.throws(() => T.rope(T.randn([1, 1, 2, 3]), T.randn([1, 1, 2, 3]), T.randn([1, 1, 2, 3])), /even/);
+  });
+});
+
+/** x / √(mean(x²) + eps) · w, composed. */
+function explicitRmsNorm(x: T.Tensor, w: T.Tensor | null, eps: number): T.Tensor {
+  const y = x.mul(x.pow(2).mean(-1, true).add(eps).rsqrt());
+  return w === null ? y : y.mul(w);
+}
+
+test("rmsNorm equals its composition with and without a weight; gradients of input and weight match and pass finite differences", () => {
+  T.tidy(() => {
+    T.manualSeed(15);
+    const x = T.randn([3, 4, 40], f64).transpose(0, 1), w = T.randn([40], f64);
+    for (const weight of [w, null]) {
+      assertClose(T.rmsNorm(x, weight, 1e-5), explicitRmsNorm(x, weight, 1e-5).toArray(), 1e-12, "values");
+      const g = T.randn([4, 3, 40], f64);
+      const inputs = weight === null ? [x] : [x, weight];
+      const fused = gradsOf(([a, b]) => T.rmsNorm(a!, b ?? null, 1e-5), inputs, g);
+      const plain = gradsOf(([a, b]) => explicitRmsNorm(a!, b ?? null, 1e-5), inputs, g);
+      fused.forEach((gr, i) => assertClose(gr, plain[i]!.toArray(), 1e-10, `gradient ${i}`));
+    }
+    const r = T.gradcheck(([a, b]) => T.rmsNorm(a!, b!, 1e-5), [T.randn([3, 6], f64), T.randn([6], f64)]);
+    assert.ok(r.maxError < 1e-6, `max relative error ${r.maxError}`);
+    assertClose(T.rmsNorm(x.float(), w.float(), 1e-5), explicitRmsNorm(x, w, 1e-5).toArray(), 1e-5, "float32");
+  });
+});
