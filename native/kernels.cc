@@ -324,4 +324,51 @@ FGRPO_CLONES void Rope(const View4<const double>& x, const View4<const double>& 
   RopeImpl(x, cos, sin, y, dims, interleaved, transposed);
 }
 
+// GCC vector types: one 512-bit register under AVX-512, two or four narrower ones otherwise.
+typedef float Vec16 __attribute__((vector_size(64)));
+typedef float Vec16Unaligned __attribute__((vector_size(64), aligned(4)));
+
+inline Vec16 Load16(const float* p) { return *reinterpret_cast<const Vec16Unaligned*>(p); }
+inline void Store16(float* p, Vec16 v) { *reinterpret_cast<Vec16Unaligned*>(p) = v; }
+
+// Rows [0, R) × columns [n0, n0 + 32), accumulated in 2R registers. always_inline: each clone
+// of SkinnyMatmul must compile this for its own instruction set.
+template <int R>
+__attribute__((always_inline)) inline void SkinnyBlock(const float* x, int64_t ldx, const float* w, float* y, int64_t n, int64_t k, int64_t n0) {
+  Vec16 acc[R][2];
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = Vec16{};
+  for (int64_t i = 0; i < k; ++i) {
+    Vec16 w0 = Load16(w + i * n + n0), w1 = Load16(w + i * n + n0 + 16);
+    for (int r = 0; r < R; ++r) {
+      float xv = x[r * ldx + i];
+      acc[r][0] += xv * w0;
+      acc[r][1] += xv * w1;
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    Store16(y + r * n + n0, acc[r][0]);
+    Store16(y + r * n + n0 + 16, acc[r][1]);
+  }
+}
+
+template <int R>
+__attribute__((always_inline)) inline void SkinnyRows(const float* x, int64_t ldx, const float* w, float* y, int64_t n, int64_t k) {
+  int64_t n0 = 0;
+  for (; n0 + 32 <= n; n0 += 32) SkinnyBlock<R>(x, ldx, w, y, n, k, n0);
+  for (; n0 < n; ++n0) {  // the last n mod 32 columns
+    for (int r = 0; r < R; ++r) {
+      float sum = 0;
+      for (int64_t i = 0; i < k; ++i) sum += x[r * ldx + i] * w[i * n + n0];
+      y[r * n + n0] = sum;
+    }
+  }
+}
+
+FGRPO_CLONES void SkinnyMatmul(const float* x, int64_t ldx, const float* w, float* y, int64_t m, int64_t n, int64_t k) {
+  int64_t r = 0;
+  for (; r + 8 <= m; r += 8) SkinnyRows<8>(x + r * ldx, ldx, w, y + r * n, n, k);
+  for (; r + 4 <= m; r += 4) SkinnyRows<4>(x + r * ldx, ldx, w, y + r * n, n, k);
+  for (; r < m; ++r) SkinnyRows<1>(x + r * ldx, ldx, w, y + r * n, n, k);
+}
+
 }  // namespace fgrpo::kernels

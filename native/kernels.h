@@ -30,6 +30,11 @@ void RmsNormForward(const double* x, const double* w, double* y, double* rstd, i
 void RmsNormBackward(const float* x, const float* w, const float* rstd, const float* g, float* dx, double* dw, int64_t rows, int64_t d);
 void RmsNormBackward(const double* x, const double* w, const double* rstd, const double* g, double* dx, double* dw, int64_t rows, int64_t d);
 
+// y[M, N] = x[M, K] · w[K, N] for few rows (decoding), w and y contiguous, x rows `ldx` apart.
+// Register-blocked over 8 rows × 32 columns; OpenBLAS spends most of such a product packing
+// (measured for 8 × 256 → 1408: 135 µs against 53 µs here).
+void SkinnyMatmul(const float* x, int64_t ldx, const float* w, float* y, int64_t m, int64_t n, int64_t k);
+
 // A view of a 4-D tensor: its data and strides, in elements.
 template <typename T>
 struct View4 {

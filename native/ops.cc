@@ -247,7 +247,30 @@ FGRPO_END
 // ---------------------------------------------------------------------------------------------
 // linear algebra and neural-network functions
 
-FGRPO_FN(Matmul) return Wrap(info, at::matmul(ArgTensor(info, 0), ArgTensor(info, 1))); FGRPO_END
+// Products of a few float32 rows with a contiguous [K, N] matrix, when no gradient flows
+// (decoding), use the register-blocked kernel; everything else goes to at::matmul (BLAS).
+constexpr int64_t kMaxSkinnyRows = 16;
+
+static bool SkinnyApplies(const at::Tensor& a, const at::Tensor& b) {
+  if (a.dim() < 1 || b.dim() != 2 || !a.device().is_cpu() || !b.device().is_cpu()) return false;
+  if (a.scalar_type() != at::kFloat || b.scalar_type() != at::kFloat || !b.is_contiguous()) return false;
+  if (at::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad())) return false;
+  const int64_t k = a.size(-1);
+  return k == b.size(0) && k > 0 && a.numel() / k <= kMaxSkinnyRows && a.numel() > 0;
+}
+
+FGRPO_FN(Matmul)
+  const at::Tensor& a = ArgTensor(info, 0);
+  const at::Tensor& b = ArgTensor(info, 1);
+  if (!SkinnyApplies(a, b)) return Wrap(info, at::matmul(a, b));
+  at::Tensor rows = a.reshape({-1, a.size(-1)});
+  if (rows.stride(1) != 1) rows = rows.contiguous();
+  std::vector<int64_t> shape(a.sizes().begin(), a.sizes().end());
+  shape.back() = b.size(1);
+  at::Tensor y = at::empty(shape, a.options());
+  kernels::SkinnyMatmul(rows.data_ptr<float>(), rows.stride(0), b.data_ptr<float>(), y.data_ptr<float>(), rows.size(0), b.size(1), rows.size(1));
+  return Wrap(info, y);
+FGRPO_END
 FGRPO_FN(Bmm) return Wrap(info, at::bmm(ArgTensor(info, 0), ArgTensor(info, 1))); FGRPO_END
 FGRPO_FN(Linear) return Wrap(info, at::linear(ArgTensor(info, 0), ArgTensor(info, 1), ArgOptTensor(info, 2))); FGRPO_END
 FGRPO_FN(Softmax) return Wrap(info, at::softmax(ArgTensor(info, 0), ArgInt(info, 1))); FGRPO_END

@@ -164,3 +164,31 @@ test("rmsNorm equals its composition with and without a weight; gradients of inp
     assertClose(T.rmsNorm(x.float(), w.float(), 1e-5), explicitRmsNorm(x, w, 1e-5).toArray(), 1e-5, "float32");
   });
 });
+
+test("matmul of a few float32 rows without gradient (the decoding kernel) equals the float64 product, over row and column tails", () => {
+  T.tidy(() => {
+    T.manualSeed(16);
+    for (const m of [1, 3, 4, 5, 8, 9, 13, 16, 17]) {
+      for (const [k, n] of [[7, 1], [64, 31], [64, 32], [33, 33], [256, 100]] as const) {
+        const a = T.randn([m, k], f64), b = T.randn([k, n], f64);
+        const expected = a.matmul(b).toArray();
+        T.noGrad(() => assertClose(a.float().matmul(b.float()), expected, 1e-5, `m=${m} k=${k} n=${n}`));
+      }
+    }
+    const b = T.randn([24, 40]);
+    const strided = T.randn([24, 6]).transpose(0, 1); // rows 1 apart, columns 6 apart
+    T.noGrad(() => {
+      assertClose(strided.matmul(b), strided.contiguous().double().matmul(b.double()).toArray(), 1e-5, "strided rows");
+      const batched = T.randn([2, 3, 24]);
+      assert.deepEqual(batched.matmul(b).shape, [2, 3, 40]);
+      assertClose(batched.matmul(b), batched.double().matmul(b.double()).toArray(), 1e-5, "batched");
+      const vector = T.randn([24]);
+      assert.deepEqual(vector.matmul(b).shape, [40]);
+      assertClose(vector.matmul(b), vector.double().matmul(b.double()).toArray(), 1e-5, "vector");
+    });
+    // With a gradient to compute, the product stays differentiable.
+    const x = T.randn([2, 24]).requiresGrad_();
+    x.matmul(b).sum().backward();
+    assertClose(x.grad!, b.sum(1).unsqueeze(0).expand(2, 24).contiguous().toArray(), 1e-5, "gradient");
+  });
+});
