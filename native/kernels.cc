@@ -19,6 +19,11 @@
 #define FGRPO_CLONES
 #endif
 
+// Helpers are always inlined: each clone of an exported kernel must compile them for its own
+// instruction set (a helper left out of line is compiled for the baseline, and vector values
+// then cross calls through memory).
+#define FGRPO_INLINE inline __attribute__((always_inline))
+
 namespace fgrpo::kernels {
 
 namespace {
@@ -28,7 +33,7 @@ constexpr float kCubic = 0.044715f;
 
 // expf by Cody–Waite range reduction and Cephes' degree-5 polynomial (about 1 ulp); 0 below
 // −87.3 (where expf leaves the normal range), +88.3 saturates.
-inline float ExpApprox(float x) {
+FGRPO_INLINE float ExpApprox(float x) {
   float under = x < -87.3f ? 0.0f : 1.0f;
   x = x < -87.3f ? -87.3f : x;
   x = x > 88.3f ? 88.3f : x;
@@ -50,11 +55,11 @@ inline float ExpApprox(float x) {
   return e * scale * under;
 }
 
-inline float Exp(float x) { return ExpApprox(x); }
-inline double Exp(double x) { return __builtin_exp(x); }  // float64 serves the checks: exact
+FGRPO_INLINE float Exp(float x) { return ExpApprox(x); }
+FGRPO_INLINE double Exp(double x) { return __builtin_exp(x); }  // float64 serves the checks: exact
 
 // σ(2u) for the GELU argument x.
-inline float GeluGate(float x) {
+FGRPO_INLINE float GeluGate(float x) {
   float u = kSqrt2OverPi * (x + kCubic * x * x * x);
   return 1.0f / (1.0f + ExpApprox(-2.0f * u));
 }
@@ -79,7 +84,7 @@ FGRPO_CLONES void GeluTanhBackward(const float* x, const float* g, float* dx, in
 constexpr int kLanes = 16;
 
 template <typename T>
-inline T RowMax(const T* v, int64_t n) {
+FGRPO_INLINE T RowMax(const T* v, int64_t n) {
   const T ninf = -std::numeric_limits<T>::infinity();
   T lanes[kLanes];
   for (int l = 0; l < kLanes; ++l) lanes[l] = ninf;
@@ -95,7 +100,7 @@ inline T RowMax(const T* v, int64_t n) {
 
 // v ← exp(v − max), returning the sum.
 template <typename T>
-inline T ExpShiftSum(T* v, int64_t n, T max) {
+FGRPO_INLINE T ExpShiftSum(T* v, int64_t n, T max) {
   T lanes[kLanes] = {};
   int64_t j = 0;
   for (; j + kLanes <= n; j += kLanes) {
@@ -114,8 +119,39 @@ inline T ExpShiftSum(T* v, int64_t n, T max) {
   return sum;
 }
 
+// GCC vector types: one 512-bit register under AVX-512, two or four narrower ones otherwise.
+typedef float Vec16 __attribute__((vector_size(64)));
+typedef float Vec16Unaligned __attribute__((vector_size(64), aligned(4)));
+
+FGRPO_INLINE Vec16 Load16(const float* p) { return *reinterpret_cast<const Vec16Unaligned*>(p); }
+FGRPO_INLINE void Store16(float* p, Vec16 v) { *reinterpret_cast<Vec16Unaligned*>(p) = v; }
+
+typedef int32_t Int16 __attribute__((vector_size(64)));
+
+// The sum of a vector's 16 lanes, by halving (4 shuffles and adds instead of 15 dependent adds).
+FGRPO_INLINE float SumLanes(Vec16 v) {
+  v += __builtin_shuffle(v, Int16{8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7});
+  v += __builtin_shuffle(v, Int16{4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11});
+  v += __builtin_shuffle(v, Int16{2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13});
+  v += __builtin_shuffle(v, Int16{1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14});
+  return v[0];
+}
+
 template <typename T>
-inline T Dot(const T* a, const T* b, int64_t n) {
+FGRPO_INLINE T Dot(const T* a, const T* b, int64_t n);
+
+template <>
+FGRPO_INLINE float Dot<float>(const float* a, const float* b, int64_t n) {
+  Vec16 acc = Vec16{};
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) acc += Load16(a + j) * Load16(b + j);
+  float dot = SumLanes(acc);
+  for (; j < n; ++j) dot += a[j] * b[j];
+  return dot;
+}
+
+template <typename T>
+FGRPO_INLINE T Dot(const T* a, const T* b, int64_t n) {
   T lanes[kLanes] = {};
   int64_t j = 0;
   for (; j + kLanes <= n; j += kLanes) {
@@ -128,7 +164,7 @@ inline T Dot(const T* a, const T* b, int64_t n) {
 }
 
 template <typename T>
-inline void MaskedSoftmaxRowsImpl(T* s, int64_t rows, int64_t n, T scale, const T* additive, int64_t additiveRowStride, bool causal,
+FGRPO_INLINE void MaskedSoftmaxRowsImpl(T* s, int64_t rows, int64_t n, T scale, const T* additive, int64_t additiveRowStride, bool causal,
                                   int64_t causalOffset) {
   for (int64_t i = 0; i < rows; ++i) {
     T* row = s + i * n;
@@ -155,7 +191,7 @@ inline void MaskedSoftmaxRowsImpl(T* s, int64_t rows, int64_t n, T scale, const 
 }
 
 template <typename T>
-inline void SoftmaxBackwardRowsImpl(const T* p, T* dp, int64_t rows, int64_t n, T scale) {
+FGRPO_INLINE void SoftmaxBackwardRowsImpl(const T* p, T* dp, int64_t rows, int64_t n, T scale) {
   for (int64_t r = 0; r < rows; ++r, p += n, dp += n) {
     T dot = Dot(dp, p, n);
     for (int64_t j = 0; j < n; ++j) dp[j] = p[j] * (dp[j] - dot) * scale;
@@ -178,7 +214,7 @@ FGRPO_CLONES void SoftmaxBackwardRows(const double* p, double* dp, int64_t rows,
 }
 
 template <typename T>
-inline void AttentionRowsForwardImpl(const View4<const T>& q, const View4<const T>& k, const View4<const T>& v, const View4<T>& out,
+FGRPO_INLINE void AttentionRowsForwardImpl(const View4<const T>& q, const View4<const T>& k, const View4<const T>& v, const View4<T>& out,
                                      const View4<const bool>* allowed, const View4<const T>* additive, const AttentionDims& dims, T scale,
                                      bool causal) {
   const T ninf = -std::numeric_limits<T>::infinity();
@@ -235,7 +271,7 @@ FGRPO_CLONES void AttentionRowsForward(const View4<const double>& q, const View4
 }
 
 template <typename T>
-inline void RmsNormForwardImpl(const T* x, const T* w, T* y, T* rstd, int64_t rows, int64_t d, T eps) {
+FGRPO_INLINE void RmsNormForwardImpl(const T* x, const T* w, T* y, T* rstd, int64_t rows, int64_t d, T eps) {
   for (int64_t r = 0; r < rows; ++r, x += d, y += d) {
     T rs = T(1) / __builtin_sqrt(Dot(x, x, d) / T(d) + eps);
     rstd[r] = rs;
@@ -248,7 +284,7 @@ inline void RmsNormForwardImpl(const T* x, const T* w, T* y, T* rstd, int64_t ro
 }
 
 template <typename T>
-inline void RmsNormBackwardImpl(const T* x, const T* w, const T* rstd, const T* g, T* dx, double* dw, int64_t rows, int64_t d) {
+FGRPO_INLINE void RmsNormBackwardImpl(const T* x, const T* w, const T* rstd, const T* g, T* dx, double* dw, int64_t rows, int64_t d) {
   for (int64_t r = 0; r < rows; ++r, x += d, g += d, dx += d) {
     const T rs = rstd[r];
     T gwx = 0;
@@ -290,7 +326,7 @@ FGRPO_CLONES void RmsNormBackward(const double* x, const double* w, const double
 }
 
 template <typename T>
-inline void RopeImpl(const View4<const T>& x, const View4<const T>& cos, const View4<const T>& sin, const View4<T>& y, const RopeDims& dims,
+FGRPO_INLINE void RopeImpl(const View4<const T>& x, const View4<const T>& cos, const View4<const T>& sin, const View4<T>& y, const RopeDims& dims,
                      bool interleaved, bool transposed) {
   const int64_t d = dims.dim, half = d / 2;
   for (int64_t b = 0; b < dims.batch; ++b) {
@@ -324,17 +360,10 @@ FGRPO_CLONES void Rope(const View4<const double>& x, const View4<const double>& 
   RopeImpl(x, cos, sin, y, dims, interleaved, transposed);
 }
 
-// GCC vector types: one 512-bit register under AVX-512, two or four narrower ones otherwise.
-typedef float Vec16 __attribute__((vector_size(64)));
-typedef float Vec16Unaligned __attribute__((vector_size(64), aligned(4)));
-
-inline Vec16 Load16(const float* p) { return *reinterpret_cast<const Vec16Unaligned*>(p); }
-inline void Store16(float* p, Vec16 v) { *reinterpret_cast<Vec16Unaligned*>(p) = v; }
-
 // Rows [0, R) × columns [n0, n0 + 32), accumulated in 2R registers. always_inline: each clone
 // of SkinnyMatmul must compile this for its own instruction set.
 template <int R>
-__attribute__((always_inline)) inline void SkinnyBlock(const float* x, int64_t ldx, const float* w, float* y, int64_t n, int64_t k, int64_t n0) {
+FGRPO_INLINE void SkinnyBlock(const float* x, int64_t ldx, const float* w, float* y, int64_t n, int64_t k, int64_t n0) {
   Vec16 acc[R][2];
   for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = Vec16{};
   for (int64_t i = 0; i < k; ++i) {
@@ -352,7 +381,7 @@ __attribute__((always_inline)) inline void SkinnyBlock(const float* x, int64_t l
 }
 
 template <int R>
-__attribute__((always_inline)) inline void SkinnyRows(const float* x, int64_t ldx, const float* w, float* y, int64_t n, int64_t k) {
+FGRPO_INLINE void SkinnyRows(const float* x, int64_t ldx, const float* w, float* y, int64_t n, int64_t k) {
   int64_t n0 = 0;
   for (; n0 + 32 <= n; n0 += 32) SkinnyBlock<R>(x, ldx, w, y, n, k, n0);
   for (; n0 < n; ++n0) {  // the last n mod 32 columns
