@@ -11,7 +11,6 @@
 #include "kernels.h"
 
 #include <ATen/ThreadLocalState.h>
-#include <dlfcn.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <cmath>
@@ -26,28 +25,20 @@ namespace fgrpo {
 
 namespace {
 
-// Holds OpenBLAS at one thread for its lifetime and remembers how many it had.
+// Holds BLAS at one thread for its lifetime and remembers how many it had.
 class BlasSingleThread {
  public:
-  BlasSingleThread() {
-    using GetFn = int (*)();
-    using SetFn = void (*)(int);
-    auto get = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-    set_ = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-    if (get && set_) {
-      previous_ = get();
-      if (previous_ != 1) set_(1);
-    }
+  BlasSingleThread() : previous_(BlasThreads()) {
+    if (previous_ > 1) SetBlasThreads(1);
   }
   ~BlasSingleThread() {
-    if (set_ && previous_ > 1) set_(previous_);
+    if (previous_ > 1) SetBlasThreads(previous_);
   }
   // The thread count BLAS had before, at least 1.
   int previous() const { return previous_ > 1 ? previous_ : 1; }
 
  private:
-  void (*set_)(int) = nullptr;
-  int previous_ = 0;
+  int previous_;
 };
 
 // Runs body(begin, end) over [0, n) in `threads` contiguous parts, the caller taking the first.

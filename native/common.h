@@ -71,6 +71,11 @@ std::string DtypeName(at::ScalarType t);
 Napi::Value Wrap(const Napi::CallbackInfo& info, at::Tensor t);
 Napi::Value WrapList(const Napi::CallbackInfo& info, const std::vector<at::Tensor>& ts);
 
+// The BLAS library's thread count (0 when it has no getter), and setting it (false when it has
+// no setter): OpenBLAS, GotoBLAS or MKL, whichever the process loaded.
+int BlasThreads();
+bool SetBlasThreads(int n);
+
 // A 4-D tensor as a kernel view (kernels.h).
 template <typename T>
 kernels::View4<T> ViewOf(const at::Tensor& t) {

@@ -304,32 +304,51 @@ FGRPO_FN(SetRngState)
 FGRPO_END
 
 // OpenBLAS keeps its own thread pool; libtorch's intra-op pool on top of it oversubscribes the
-// cores (ARCHITECTURE.md measured a 2x slowdown), so both are set together.
-static int SetBlasThreads(int n) {
-  using SetFn = void (*)(int);
-  for (const char* name : {"openblas_set_num_threads", "goto_set_num_threads", "MKL_Set_Num_Threads"}) {
-    if (auto fn = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, name))) {
-      fn(n);
-      return 1;
+// cores (ARCHITECTURE.md measured a 2x slowdown), so both are set together. The BLAS library
+// is whichever of these the process loaded; its symbols are looked up once.
+struct BlasThreadSymbols {
+  int (*get)() = nullptr;
+  void (*set)(int) = nullptr;
+  BlasThreadSymbols() {
+    const char* names[][2] = {{"openblas_get_num_threads", "openblas_set_num_threads"},
+                              {"goto_get_num_threads", "goto_set_num_threads"},
+                              {"MKL_Get_Max_Threads", "MKL_Set_Num_Threads"}};
+    for (auto& [getName, setName] : names) {
+      auto g = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, getName));
+      auto s = reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, setName));
+      if (g || s) {
+        get = g;
+        set = s;
+        return;
+      }
     }
   }
-  return 0;
+};
+
+static const BlasThreadSymbols& Blas() {
+  static const BlasThreadSymbols symbols;
+  return symbols;
+}
+
+int BlasThreads() { return Blas().get ? Blas().get() : 0; }
+
+bool SetBlasThreads(int n) {
+  if (!Blas().set) return false;
+  Blas().set(n);
+  return true;
 }
 
 // setNumThreads(intraOp, blas?) -> whether a BLAS thread setter was found
 FGRPO_FN(SetNumThreads)
   at::set_num_threads(static_cast<int>(ArgInt(info, 0)));
-  int found = ArgIsMissing(info, 1) ? 0 : SetBlasThreads(static_cast<int>(ArgInt(info, 1)));
-  return Napi::Boolean::New(info.Env(), found != 0);
+  bool found = !ArgIsMissing(info, 1) && SetBlasThreads(static_cast<int>(ArgInt(info, 1)));
+  return Napi::Boolean::New(info.Env(), found);
 FGRPO_END
 FGRPO_FN(GetNumThreads) return Napi::Number::New(info.Env(), at::get_num_threads()); FGRPO_END
 // getBlasThreads() -> the BLAS library's thread count, or null when it has no getter
 FGRPO_FN(GetBlasThreads)
-  using GetFn = int (*)();
-  for (const char* name : {"openblas_get_num_threads", "goto_get_num_threads", "MKL_Get_Max_Threads"}) {
-    if (auto fn = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, name))) return Napi::Number::New(info.Env(), fn());
-  }
-  return info.Env().Null();
+  int n = BlasThreads();
+  return n > 0 ? Napi::Value(Napi::Number::New(info.Env(), n)) : info.Env().Null();
 FGRPO_END
 FGRPO_FN(SetNumInteropThreads)
   at::set_num_interop_threads(static_cast<int>(ArgInt(info, 0)));
