@@ -8,7 +8,6 @@
 // slice is multiplied in place through strided views with single-threaded BLAS, and the slices
 // are shared among as many threads as BLAS was allowed.
 #include "common.h"
-#include "kernels.h"
 
 #include <ATen/ThreadLocalState.h>
 #include <torch/csrc/autograd/custom_function.h>
@@ -79,8 +78,7 @@ constexpr int64_t kMinSlicedQueries = 16;
 
 // Whether the per-slice path serves these queries: CPU, float32 or float64, enough of them.
 bool Sliced(const at::Tensor& q) {
-  auto dtype = q.scalar_type();
-  return q.device().is_cpu() && (dtype == at::kFloat || dtype == at::kDouble) && q.size(2) >= kMinSlicedQueries;
+  return CpuFloating(q) && q.size(2) >= kMinSlicedQueries;
 }
 
 // softmax(Q·Kᵀ·scale + mask)·V with the usual gradients:
@@ -117,8 +115,7 @@ class SlicedAttention : public torch::autograd::Function<SlicedAttention> {
       for (int64_t i = begin; i < end; ++i) {
         at::Tensor s = Slice(p, i, heads);
         at::mm_out(s, Slice(q, i, heads), Slice(k, i, heads).t());
-        at::Tensor add = additive.defined() ? Slice(additive, i, heads) : at::Tensor();
-        if (add.defined() && add.stride(1) != 1) add = add.contiguous();
+        at::Tensor add = additive.defined() ? LastDimContiguous(Slice(additive, i, heads)) : at::Tensor();
         AT_DISPATCH_FLOATING_TYPES(s.scalar_type(), "attention_softmax", [&] {
           kernels::MaskedSoftmaxRows(s.data_ptr<scalar_t>(), tq, tk, static_cast<scalar_t>(scale), add.defined() ? add.data_ptr<scalar_t>() : nullptr,
                                      add.defined() ? add.stride(0) : 0, causal, tk - tq);
@@ -172,10 +169,9 @@ class SlicedAttention : public torch::autograd::Function<SlicedAttention> {
 // matrix products are B·H tiny ones, which ATen's bmm runs one select() at a time (measured:
 // half of a batch-8 decode step of the reference model); a direct loop is a fraction of that.
 at::Tensor RowsAttention(const at::Tensor& q, at::Tensor k, at::Tensor v, const at::Tensor& mask, bool causal, double scale) {
-  auto rowContiguous = [](const at::Tensor& t) { return t.stride(3) == 1 ? t : t.contiguous(); };
-  at::Tensor qc = rowContiguous(q);
-  k = rowContiguous(k);
-  v = rowContiguous(v);
+  at::Tensor qc = LastDimContiguous(q);
+  k = LastDimContiguous(k);
+  v = LastDimContiguous(v);
   const int64_t batch = q.size(0), heads = q.size(1), tq = q.size(2), tk = k.size(2);
   kernels::AttentionDims dims{batch, heads, tq, tk, q.size(3), v.size(3)};
   at::Tensor out = at::empty({batch, tq, heads, v.size(3)}, q.options()).permute({0, 2, 1, 3});
@@ -216,9 +212,8 @@ FGRPO_FN(Attention)
   auto full = [&](const at::Tensor& t) { return t.expand({bh[0], bh[1], t.size(2), t.size(3)}); };
   // An empty tensor stands for "no mask": autograd functions cannot take undefined tensors.
   at::Tensor m = mask ? *mask : at::empty({0}, q.options().dtype(at::kBool));
-  bool needsGrad = at::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad() || m.requires_grad());
-  bool rows = !needsGrad && q.device().is_cpu() && q.size(2) < kMinSlicedQueries && (q.scalar_type() == at::kFloat || q.scalar_type() == at::kDouble) &&
-              k.scalar_type() == q.scalar_type() && v.scalar_type() == q.scalar_type();
+  bool rows = !NeedsGrad({q, k, v, m}) && CpuFloating(q) && q.size(2) < kMinSlicedQueries && k.scalar_type() == q.scalar_type() &&
+              v.scalar_type() == q.scalar_type();
   if (rows) return Wrap(info, RowsAttention(full(q), full(k), full(v), m, causal && !mask, scale));
   return Wrap(info, SlicedAttention::apply(full(q), full(k), full(v), m, causal && !mask, scale));
 #endif

@@ -8,6 +8,7 @@
 
 #include "kernels.h"
 
+#include <initializer_list>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -75,6 +76,22 @@ Napi::Value WrapList(const Napi::CallbackInfo& info, const std::vector<at::Tenso
 // no setter): OpenBLAS, GotoBLAS or MKL, whichever the process loaded.
 int BlasThreads();
 bool SetBlasThreads(int n);
+
+// Conditions of the fused kernels' fast paths.
+// A CPU tensor of float32 or float64, the dtypes the kernels are instantiated for.
+inline bool CpuFloating(const at::Tensor& t) {
+  return t.device().is_cpu() && (t.scalar_type() == at::kFloat || t.scalar_type() == at::kDouble);
+}
+// Whether autograd will record an operation on these tensors.
+inline bool NeedsGrad(std::initializer_list<at::Tensor> ts) {
+  if (!at::GradMode::is_enabled()) return false;
+  for (const auto& t : ts) {
+    if (t.requires_grad()) return true;
+  }
+  return false;
+}
+// t itself when its last dimension is contiguous (what the kernels read), else a contiguous copy.
+inline at::Tensor LastDimContiguous(const at::Tensor& t) { return t.stride(-1) == 1 ? t : t.contiguous(); }
 
 // A 4-D tensor as a kernel view (kernels.h).
 template <typename T>

@@ -3,7 +3,6 @@
 // against 0.17 ms for a multiply), which made GELU forward+backward 24 ms of the reference GPT's
 // 200 ms train step; the fused kernel takes 2 ms. Other dtypes and devices keep at::gelu.
 #include "common.h"
-#include "kernels.h"
 
 #include <torch/csrc/autograd/custom_function.h>
 

@@ -254,7 +254,7 @@ constexpr int64_t kMaxSkinnyRows = 16;
 static bool SkinnyApplies(const at::Tensor& a, const at::Tensor& b) {
   if (a.dim() < 1 || b.dim() != 2 || !a.device().is_cpu() || !b.device().is_cpu()) return false;
   if (a.scalar_type() != at::kFloat || b.scalar_type() != at::kFloat || !b.is_contiguous()) return false;
-  if (at::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad())) return false;
+  if (NeedsGrad({a, b})) return false;
   const int64_t k = a.size(-1);
   return k == b.size(0) && k > 0 && a.numel() / k <= kMaxSkinnyRows && a.numel() > 0;
 }
@@ -263,8 +263,7 @@ FGRPO_FN(Matmul)
   const at::Tensor& a = ArgTensor(info, 0);
   const at::Tensor& b = ArgTensor(info, 1);
   if (!SkinnyApplies(a, b)) return Wrap(info, at::matmul(a, b));
-  at::Tensor rows = a.reshape({-1, a.size(-1)});
-  if (rows.stride(1) != 1) rows = rows.contiguous();
+  at::Tensor rows = LastDimContiguous(a.reshape({-1, a.size(-1)}));
   std::vector<int64_t> shape(a.sizes().begin(), a.sizes().end());
   shape.back() = b.size(1);
   at::Tensor y = at::empty(shape, a.options());

@@ -3,7 +3,6 @@
 // seven operator calls (13 µs for [8, 256], where the arithmetic is well under 1 µs), nine
 // times per decoding step of a four-layer model. Other dtypes and devices keep the composition.
 #include "common.h"
-#include "kernels.h"
 
 #include <torch/csrc/autograd/custom_function.h>
 
@@ -50,7 +49,7 @@ class RmsNormFunction : public torch::autograd::Function<RmsNormFunction> {
 
 at::Tensor RmsNorm(const at::Tensor& x, const c10::optional<at::Tensor>& w, double eps) {
   auto dtype = x.scalar_type();
-  bool fused = x.device().is_cpu() && (dtype == at::kFloat || dtype == at::kDouble) && x.dim() > 0 &&
+  bool fused = CpuFloating(x) && x.dim() > 0 &&
                (!w || (w->scalar_type() == dtype && w->device().is_cpu() && w->dim() == 1 && w->size(0) == x.size(-1)));
   if (fused) return RmsNormFunction::apply(x, w ? *w : at::empty({0}, x.options()), eps);
   at::Tensor xf = (dtype == at::kHalf || dtype == at::kBFloat16) ? x.to(at::kFloat) : x;

@@ -11,10 +11,9 @@ namespace {
 
 // x: [B, H, T, D]; cos, sin: broadcastable to it. Returns a contiguous [B, H, T, D].
 at::Tensor RopeLoop(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, bool interleaved, bool transposed) {
-  auto rowContiguous = [](const at::Tensor& t) { return t.stride(-1) == 1 ? t : t.contiguous(); };
-  at::Tensor xc = rowContiguous(x);
+  at::Tensor xc = LastDimContiguous(x);
   auto sizes = x.sizes();
-  at::Tensor c = rowContiguous(cos.expand(sizes)), s = rowContiguous(sin.expand(sizes));
+  at::Tensor c = LastDimContiguous(cos.expand(sizes)), s = LastDimContiguous(sin.expand(sizes));
   at::Tensor y = at::empty(sizes, x.options());
   kernels::RopeDims dims{x.size(0), x.size(1), x.size(2), x.size(3)};
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "rope", [&] {
@@ -47,7 +46,7 @@ at::Tensor Rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& si
   auto dtype = x.scalar_type();
   const int64_t d = x.size(-1);
   if (d % 2 != 0) throw std::invalid_argument("rope: the last dimension must be even, got " + std::to_string(d));
-  bool fused = x.dim() == 4 && x.device().is_cpu() && (dtype == at::kFloat || dtype == at::kDouble) && cos.scalar_type() == dtype &&
+  bool fused = x.dim() == 4 && CpuFloating(x) && cos.scalar_type() == dtype &&
                sin.scalar_type() == dtype && !cos.requires_grad() && !sin.requires_grad();
   if (fused) return RopeFunction::apply(x, cos, sin, interleaved);
   // p(i): i ^ 1 (interleaved) or (i + D/2) mod D (rotate-half).
