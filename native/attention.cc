@@ -118,7 +118,7 @@ class SlicedAttention : public torch::autograd::Function<SlicedAttention> {
         at::Tensor add = additive.defined() ? LastDimContiguous(Slice(additive, i, heads)) : at::Tensor();
         AT_DISPATCH_FLOATING_TYPES(s.scalar_type(), "attention_softmax", [&] {
           kernels::MaskedSoftmaxRows(s.data_ptr<scalar_t>(), tq, tk, static_cast<scalar_t>(scale), add.defined() ? add.data_ptr<scalar_t>() : nullptr,
-                                     add.defined() ? add.stride(0) : 0, causal, tk - tq);
+                                     add.defined() ? add.stride(0) : 0, causal);
         });
         at::Tensor o = Slice(out, i, heads);
         at::mm_out(o, s, Slice(v, i, heads));

@@ -163,29 +163,39 @@ FGRPO_INLINE T Dot(const T* a, const T* b, int64_t n) {
   return dot;
 }
 
+// How many leading keys query i of `queries` sees under causal masking aligned to the end of
+// `keys` (the queries are the last ones): keys j ≤ i + keys − queries.
+FGRPO_INLINE int64_t CausalVisible(int64_t i, int64_t queries, int64_t keys) {
+  int64_t last = i + keys - queries;
+  return last < 0 ? 0 : (last + 1 < keys ? last + 1 : keys);
+}
+
+// row[0, n) ← softmax(row[0, n)) in place. Returns false, leaving row as it is, when every
+// entry is −∞ (nothing visible), where softmax is NaN.
 template <typename T>
-FGRPO_INLINE void MaskedSoftmaxRowsImpl(T* s, int64_t rows, int64_t n, T scale, const T* additive, int64_t additiveRowStride, bool causal,
-                                  int64_t causalOffset) {
+FGRPO_INLINE bool SoftmaxInPlace(T* row, int64_t n) {
+  T max = RowMax(row, n);
+  if (max == -std::numeric_limits<T>::infinity()) return false;
+  T inv = T(1) / ExpShiftSum(row, n, max);
+  for (int64_t j = 0; j < n; ++j) row[j] *= inv;
+  return true;
+}
+
+template <typename T>
+FGRPO_INLINE void MaskedSoftmaxRowsImpl(T* s, int64_t rows, int64_t n, T scale, const T* additive, int64_t additiveRowStride, bool causal) {
   for (int64_t i = 0; i < rows; ++i) {
     T* row = s + i * n;
-    int64_t visible = n;
-    if (causal) {
-      int64_t last = i + causalOffset;  // the last visible column
-      visible = last < 0 ? 0 : (last + 1 < n ? last + 1 : n);
-    }
+    int64_t visible = causal ? CausalVisible(i, rows, n) : n;
     if (additive) {
       const T* add = additive + i * additiveRowStride;
       for (int64_t j = 0; j < visible; ++j) row[j] = row[j] * scale + add[j];
     } else {
       for (int64_t j = 0; j < visible; ++j) row[j] *= scale;
     }
-    T max = RowMax(row, visible);
-    if (max == -std::numeric_limits<T>::infinity()) {  // nothing visible: NaN, as softmax over all −∞
+    if (!SoftmaxInPlace(row, visible)) {  // nothing visible: NaN, as softmax over all −∞
       for (int64_t j = 0; j < n; ++j) row[j] = std::numeric_limits<T>::quiet_NaN();
       continue;
     }
-    T inv = T(1) / ExpShiftSum(row, visible, max);
-    for (int64_t j = 0; j < visible; ++j) row[j] *= inv;
     for (int64_t j = visible; j < n; ++j) row[j] = 0;
   }
 }
@@ -199,12 +209,12 @@ FGRPO_INLINE void SoftmaxBackwardRowsImpl(const T* p, T* dp, int64_t rows, int64
 }
 
 FGRPO_CLONES void MaskedSoftmaxRows(float* s, int64_t rows, int64_t n, float scale, const float* additive, int64_t additiveRowStride,
-                                    bool causal, int64_t causalOffset) {
-  MaskedSoftmaxRowsImpl(s, rows, n, scale, additive, additiveRowStride, causal, causalOffset);
+                                    bool causal) {
+  MaskedSoftmaxRowsImpl(s, rows, n, scale, additive, additiveRowStride, causal);
 }
 FGRPO_CLONES void MaskedSoftmaxRows(double* s, int64_t rows, int64_t n, double scale, const double* additive, int64_t additiveRowStride,
-                                    bool causal, int64_t causalOffset) {
-  MaskedSoftmaxRowsImpl(s, rows, n, scale, additive, additiveRowStride, causal, causalOffset);
+                                    bool causal) {
+  MaskedSoftmaxRowsImpl(s, rows, n, scale, additive, additiveRowStride, causal);
 }
 FGRPO_CLONES void SoftmaxBackwardRows(const float* p, float* dp, int64_t rows, int64_t n, float scale) {
   SoftmaxBackwardRowsImpl(p, dp, rows, n, scale);
@@ -225,11 +235,7 @@ FGRPO_INLINE void AttentionRowsForwardImpl(const View4<const T>& q, const View4<
     for (int64_t h = 0; h < dims.heads; ++h) {
       for (int64_t i = 0; i < dims.queries; ++i) {
         const T* qi = q.at(b, h, i);
-        int64_t visible = tk;
-        if (causal) {
-          int64_t last = i + tk - dims.queries;
-          visible = last < 0 ? 0 : (last + 1 < tk ? last + 1 : tk);
-        }
+        int64_t visible = causal ? CausalVisible(i, dims.queries, tk) : tk;
         for (int64_t j = 0; j < visible; ++j) p[j] = Dot(qi, k.at(b, h, j), dims.dim) * scale;
         for (int64_t j = visible; j < tk; ++j) p[j] = ninf;
         if (allowed) {
@@ -241,17 +247,15 @@ FGRPO_INLINE void AttentionRowsForwardImpl(const View4<const T>& q, const View4<
           for (int64_t j = 0; j < tk; ++j) p[j] += a[j * additive->stride[3]];
         }
         T* o = out.at(b, h, i);
-        T max = RowMax(p, tk);
-        if (max == ninf) {  // nothing visible: NaN, as softmax over all −∞
+        if (!SoftmaxInPlace(p, tk)) {  // nothing visible: NaN, as softmax over all −∞
           for (int64_t d = 0; d < dims.valueDim; ++d) o[d] = std::numeric_limits<T>::quiet_NaN();
           continue;
         }
-        T inv = T(1) / ExpShiftSum(p, tk, max);
         for (int64_t d = 0; d < dims.valueDim; ++d) o[d] = 0;
         for (int64_t j = 0; j < tk; ++j) {
           if (p[j] == T(0)) continue;
           const T* vj = v.at(b, h, j);
-          T w = p[j] * inv;
+          const T w = p[j];  // a local: o could alias p, which would reload it every iteration
           for (int64_t d = 0; d < dims.valueDim; ++d) o[d] += w * vj[d];
         }
       }

@@ -10,13 +10,12 @@ void GeluTanhForward(const float* x, float* y, int64_t n);
 // dx = g · d/dx gelu(x).
 void GeluTanhBackward(const float* x, const float* g, float* dx, int64_t n);
 
-// In place over `rows` rows of length n: s ← softmax(s·scale + additive), where additive (or
-// null) has rows `additiveRowStride` apart and contiguous columns, and with causal set row i
-// sees only columns j ≤ i + causalOffset. Rows that see nothing become NaN, as with at::softmax.
-void MaskedSoftmaxRows(float* s, int64_t rows, int64_t n, float scale, const float* additive, int64_t additiveRowStride, bool causal,
-                       int64_t causalOffset);
-void MaskedSoftmaxRows(double* s, int64_t rows, int64_t n, double scale, const double* additive, int64_t additiveRowStride, bool causal,
-                       int64_t causalOffset);
+// In place over the score matrix s [rows queries, n keys]: s ← softmax(s·scale + additive),
+// where additive (or null) has rows `additiveRowStride` apart and contiguous columns, and with
+// causal set query i (the queries being the last `rows` positions) sees only keys
+// j ≤ i + n − rows. Rows that see nothing become NaN, as with at::softmax.
+void MaskedSoftmaxRows(float* s, int64_t rows, int64_t n, float scale, const float* additive, int64_t additiveRowStride, bool causal);
+void MaskedSoftmaxRows(double* s, int64_t rows, int64_t n, double scale, const double* additive, int64_t additiveRowStride, bool causal);
 
 // In place over dp: dS = P ⊙ (dP − rowsum(dP ⊙ P)) · scale, both contiguous [rows, n].
 void SoftmaxBackwardRows(const float* p, float* dp, int64_t rows, int64_t n, float scale);
