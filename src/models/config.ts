@@ -152,11 +152,6 @@ export const presets = {
   },
   /** A few-thousand-parameter model for unit tests (2 layers, d 32, GQA 4→2 heads). */
   micro(vocabSize: number, overrides: Partial<LlamaConfig> = {}): LlamaConfig {
-    return {
-      modelType: "llama", vocabSize, hiddenSize: 32, intermediateSize: 64, numLayers: 2, numHeads: 4, numKvHeads: 2,
-      headDim: 8, rmsNormEps: 1e-5, ropeTheta: 10000, ropeInterleaved: false, maxPositionEmbeddings: 512,
-      tieWordEmbeddings: true, attentionBias: false, qkNorm: false, bosTokenId: 1, eosTokenIds: [2], padTokenId: 0,
-      ...overrides,
-    };
+    return presets.tiny(vocabSize, { hiddenSize: 32, intermediateSize: 64, numLayers: 2, numKvHeads: 2, headDim: 8, maxPositionEmbeddings: 512, ...overrides });
   },
 };
