@@ -26,6 +26,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterTensor(env, exports);
   RegisterOps(env, exports);
   RegisterAttention(env, exports);
+  RegisterPrefixAttention(env, exports);
   RegisterAutograd(env, exports);
   RegisterOptim(env, exports);
   RegisterAllocator(env, exports);

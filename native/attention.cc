@@ -194,17 +194,10 @@ at::Tensor RowsAttention(const at::Tensor& q, at::Tensor k, at::Tensor v, const 
 
 #endif
 
-// attention(q, k, v, mask?, causal, scale?) over [B, H, T, D] tensors. mask: boolean (true =
-// attend) or additive float mask, broadcastable to [B, H, Tq, Tk].
-FGRPO_FN(Attention)
-  const at::Tensor& q = ArgTensor(info, 0);
-  const at::Tensor& k = ArgTensor(info, 1);
-  const at::Tensor& v = ArgTensor(info, 2);
-  auto mask = ArgOptTensor(info, 3);
-  bool causal = ArgBool(info, 4, false);
-  double scale = ArgIsMissing(info, 5) ? 1.0 / std::sqrt(static_cast<double>(q.size(-1))) : ArgDouble(info, 5);
+at::Tensor ScaledDotAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const c10::optional<at::Tensor>& mask, bool causal,
+                              double scale) {
 #if TORCH_VERSION_MAJOR >= 2 && (TORCH_VERSION_MAJOR > 2 || TORCH_VERSION_MINOR >= 1)
-  return Wrap(info, at::scaled_dot_product_attention(q, k, v, mask, 0.0, causal && !mask, scale));
+  return at::scaled_dot_product_attention(q, k, v, mask, 0.0, causal && !mask, scale);
 #else
   if (q.dim() != 4 || k.dim() != 4 || v.dim() != 4) throw std::invalid_argument("attention: q, k and v must be [B, H, T, D]");
   // Broadcast batch or head dimensions become expanded views, so every slice exists.
@@ -214,9 +207,17 @@ FGRPO_FN(Attention)
   at::Tensor m = mask ? *mask : at::empty({0}, q.options().dtype(at::kBool));
   bool rows = !NeedsGrad({q, k, v, m}) && CpuFloating(q) && q.size(2) < kMinSlicedQueries && k.scalar_type() == q.scalar_type() &&
               v.scalar_type() == q.scalar_type();
-  if (rows) return Wrap(info, RowsAttention(full(q), full(k), full(v), m, causal && !mask, scale));
-  return Wrap(info, SlicedAttention::apply(full(q), full(k), full(v), m, causal && !mask, scale));
+  if (rows) return RowsAttention(full(q), full(k), full(v), m, causal && !mask, scale);
+  return SlicedAttention::apply(full(q), full(k), full(v), m, causal && !mask, scale);
 #endif
+}
+
+// attention(q, k, v, mask?, causal, scale?) over [B, H, T, D] tensors. mask: boolean (true =
+// attend) or additive float mask, broadcastable to [B, H, Tq, Tk].
+FGRPO_FN(Attention)
+  const at::Tensor& q = ArgTensor(info, 0);
+  double scale = ArgIsMissing(info, 5) ? 1.0 / std::sqrt(static_cast<double>(q.size(-1))) : ArgDouble(info, 5);
+  return Wrap(info, ScaledDotAttention(q, ArgTensor(info, 1), ArgTensor(info, 2), ArgOptTensor(info, 3), ArgBool(info, 4, false), scale));
 FGRPO_END
 
 void RegisterAttention(Napi::Env env, Napi::Object exports) { exports.Set("attention", Napi::Function::New(env, Attention, "attention")); }

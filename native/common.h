@@ -103,10 +103,14 @@ kernels::View4<T> ViewOf(const at::Tensor& t) {
 at::Tensor GeluTanh(const at::Tensor& x);
 at::Tensor RmsNorm(const at::Tensor& x, const c10::optional<at::Tensor>& weight, double eps);
 at::Tensor Rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, bool interleaved);
+// softmax(q·kᵀ·scale + mask)·v over [B, H, T, D] (attention.cc).
+at::Tensor ScaledDotAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const c10::optional<at::Tensor>& mask, bool causal,
+                              double scale);
 
 void RegisterTensor(Napi::Env env, Napi::Object exports);
 void RegisterOps(Napi::Env env, Napi::Object exports);
 void RegisterAttention(Napi::Env env, Napi::Object exports);
+void RegisterPrefixAttention(Napi::Env env, Napi::Object exports);
 void RegisterAutograd(Napi::Env env, Napi::Object exports);
 void RegisterOptim(Napi::Env env, Napi::Object exports);
 void RegisterAllocator(Napi::Env env, Napi::Object exports);

@@ -274,6 +274,164 @@ FGRPO_CLONES void AttentionRowsForward(const View4<const double>& q, const View4
   AttentionRowsForwardImpl(q, k, v, out, allowed, additive, dims, scale, causal);
 }
 
+// 16 lanes of T as one GCC vector (one 512-bit register of floats under AVX-512), and
+// unaligned loads and stores of it.
+template <typename T>
+struct Lanes16 {
+  typedef T V __attribute__((vector_size(16 * sizeof(T))));
+  typedef T U __attribute__((vector_size(16 * sizeof(T)), aligned(sizeof(T))));
+};
+template <typename T>
+FGRPO_INLINE typename Lanes16<T>::V LoadLanes(const T* p) {
+  return *reinterpret_cast<const typename Lanes16<T>::U*>(p);
+}
+template <typename T>
+FGRPO_INLINE void StoreLanes(T* p, typename Lanes16<T>::V v) {
+  *reinterpret_cast<typename Lanes16<T>::U*>(p) = v;
+}
+
+// s[r, j] = scale · q_r · k_j for rows × keys, with the keys transposed (kt[d·ldk + j]): 16 keys
+// at a time per vector and 4 rows per key load, so there are no horizontal sums.
+template <typename T>
+FGRPO_INLINE void TransposedKeyScores(const T* const* q, int64_t rows, const T* kt, int64_t ldk, int64_t keys, int64_t dim, T scale, T* s,
+                                      int64_t lds) {
+  using V = typename Lanes16<T>::V;
+  int64_t j = 0;
+  for (; j + 16 <= keys; j += 16) {
+    int64_t r = 0;
+    for (; r + 4 <= rows; r += 4) {
+      const T *q0 = q[r], *q1 = q[r + 1], *q2 = q[r + 2], *q3 = q[r + 3];
+      V a0 = V{}, a1 = V{}, a2 = V{}, a3 = V{};
+      for (int64_t d = 0; d < dim; ++d) {
+        V k = LoadLanes(kt + d * ldk + j);
+        a0 += q0[d] * k;
+        a1 += q1[d] * k;
+        a2 += q2[d] * k;
+        a3 += q3[d] * k;
+      }
+      StoreLanes(s + r * lds + j, a0 * scale);
+      StoreLanes(s + (r + 1) * lds + j, a1 * scale);
+      StoreLanes(s + (r + 2) * lds + j, a2 * scale);
+      StoreLanes(s + (r + 3) * lds + j, a3 * scale);
+    }
+    for (; r < rows; ++r) {
+      V a = V{};
+      for (int64_t d = 0; d < dim; ++d) a += q[r][d] * LoadLanes(kt + d * ldk + j);
+      StoreLanes(s + r * lds + j, a * scale);
+    }
+  }
+  for (; j < keys; ++j) {
+    for (int64_t r = 0; r < rows; ++r) {
+      T a = 0;
+      for (int64_t d = 0; d < dim; ++d) a += q[r][d] * kt[d * ldk + j];
+      s[r * lds + j] = a * scale;
+    }
+  }
+}
+
+// acc[r, :] = Σ_j p[r, j] · v_j over rows × keys (v_j = v + j·ldv, contiguous): 16 columns at a
+// time, 4 rows per value load, the sums held in registers.
+template <typename T>
+FGRPO_INLINE void WeightedValues(const T* p, int64_t ldp, int64_t rows, const T* v, int64_t ldv, int64_t keys, int64_t dv, T* acc) {
+  using V = typename Lanes16<T>::V;
+  int64_t c = 0;
+  for (; c + 16 <= dv; c += 16) {
+    int64_t r = 0;
+    for (; r + 4 <= rows; r += 4) {
+      const T *p0 = p + r * ldp, *p1 = p0 + ldp, *p2 = p1 + ldp, *p3 = p2 + ldp;
+      V a0 = V{}, a1 = V{}, a2 = V{}, a3 = V{};
+      for (int64_t j = 0; j < keys; ++j) {
+        V x = LoadLanes(v + j * ldv + c);
+        a0 += p0[j] * x;
+        a1 += p1[j] * x;
+        a2 += p2[j] * x;
+        a3 += p3[j] * x;
+      }
+      StoreLanes(acc + r * dv + c, a0);
+      StoreLanes(acc + (r + 1) * dv + c, a1);
+      StoreLanes(acc + (r + 2) * dv + c, a2);
+      StoreLanes(acc + (r + 3) * dv + c, a3);
+    }
+    for (; r < rows; ++r) {
+      V a = V{};
+      for (int64_t j = 0; j < keys; ++j) a += p[r * ldp + j] * LoadLanes(v + j * ldv + c);
+      StoreLanes(acc + r * dv + c, a);
+    }
+  }
+  for (; c < dv; ++c) {
+    for (int64_t r = 0; r < rows; ++r) {
+      T a = 0;
+      for (int64_t j = 0; j < keys; ++j) a += p[r * ldp + j] * v[j * ldv + c];
+      acc[r * dv + c] = a;
+    }
+  }
+}
+
+template <typename T>
+FGRPO_INLINE void PrefixAttentionForwardImpl(const View4<const T>& q, const View4<const T>& pk, const View4<const T>& pv, const bool* allowed,
+                                             const View4<const T>& sk, const View4<const T>& sv, const View4<T>& out,
+                                             const PrefixAttentionDims& dims, T scale) {
+  const T ninf = -std::numeric_limits<T>::infinity();
+  const int64_t group = dims.batch / dims.prompts, rep = dims.heads / dims.kvHeads, tq = dims.queries;
+  const int64_t lp = dims.prefixKeys, ls = dims.suffixKeys, n = lp + ls, dv = dims.valueDim;
+  // The rows of one (prompt, key head): every query of every query head of every rollout, row
+  // r being rollout r / (rep·tq), head r / tq % rep, query r % tq.
+  const int64_t rows = group * rep * tq;
+  std::vector<T> scores(static_cast<size_t>(rows * n)), acc(static_cast<size_t>(rows * dv));
+  std::vector<const T*> qrows(static_cast<size_t>(rows));
+  std::vector<bool> dead(static_cast<size_t>(rows));
+  for (int64_t p = 0; p < dims.prompts; ++p) {
+    const bool* visibleKey = allowed ? allowed + p * lp : nullptr;
+    for (int64_t hk = 0; hk < dims.kvHeads; ++hk) {
+      for (int64_t r = 0; r < rows; ++r) qrows[r] = q.at(p * group + r / (rep * tq), hk * rep + r / tq % rep, r % tq);
+      TransposedKeyScores(qrows.data(), rows, pk.at(p, hk, 0), pk.stride[3], lp, dims.dim, scale, scores.data(), n);
+      bool anyDead = false;
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t b = p * group + r / (rep * tq), i = r % tq;
+        T* s = scores.data() + r * n;
+        if (visibleKey) {
+          for (int64_t j = 0; j < lp; ++j) s[j] = visibleKey[j] ? s[j] : ninf;
+        }
+        const int64_t visible = CausalVisible(i, tq, ls);
+        for (int64_t j = 0; j < visible; ++j) s[lp + j] = Dot(qrows[r], sk.at(b, hk, j), dims.dim) * scale;
+        for (int64_t j = visible; j < ls; ++j) s[lp + j] = ninf;
+        dead[r] = !SoftmaxInPlace(s, n);
+        anyDead = anyDead || dead[r];
+      }
+      if (anyDead) {  // nothing visible: NaN, as softmax over all −∞
+        for (int64_t r = 0; r < rows; ++r) {
+          for (int64_t j = 0; dead[r] && j < n; ++j) scores[r * n + j] = std::numeric_limits<T>::quiet_NaN();
+        }
+      }
+      WeightedValues(scores.data(), n, rows, pv.at(p, hk, 0), pv.stride[2], lp, dv, acc.data());
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t b = p * group + r / (rep * tq);
+        const T* s = scores.data() + r * n + lp;
+        T* a = acc.data() + r * dv;
+        for (int64_t j = 0; j < ls; ++j) {
+          const T w = s[j];
+          if (w == T(0)) continue;
+          const T* vj = sv.at(b, hk, j);
+          for (int64_t d = 0; d < dv; ++d) a[d] += w * vj[d];
+        }
+        T* o = out.at(b, hk * rep + r / tq % rep, r % tq);
+        for (int64_t d = 0; d < dv; ++d) o[d] = a[d];
+      }
+    }
+  }
+}
+
+FGRPO_CLONES void PrefixAttentionForward(const View4<const float>& q, const View4<const float>& prefixK, const View4<const float>& prefixV,
+                                         const bool* prefixAllowed, const View4<const float>& suffixK, const View4<const float>& suffixV,
+                                         const View4<float>& out, const PrefixAttentionDims& dims, float scale) {
+  PrefixAttentionForwardImpl(q, prefixK, prefixV, prefixAllowed, suffixK, suffixV, out, dims, scale);
+}
+FGRPO_CLONES void PrefixAttentionForward(const View4<const double>& q, const View4<const double>& prefixK, const View4<const double>& prefixV,
+                                         const bool* prefixAllowed, const View4<const double>& suffixK, const View4<const double>& suffixV,
+                                         const View4<double>& out, const PrefixAttentionDims& dims, double scale) {
+  PrefixAttentionForwardImpl(q, prefixK, prefixV, prefixAllowed, suffixK, suffixV, out, dims, scale);
+}
+
 template <typename T>
 FGRPO_INLINE void RmsNormForwardImpl(const T* x, const T* w, T* y, T* rstd, int64_t rows, int64_t d, T eps) {
   for (int64_t r = 0; r < rows; ++r, x += d, y += d) {

@@ -57,6 +57,24 @@ void AttentionRowsForward(const View4<const double>& q, const View4<const double
                           const View4<const bool>* allowed, const View4<const double>* additive, const AttentionDims& dims, double scale,
                           bool causal);
 
+// Decoding attention over a prompt prefix shared by groups of rows (G rollouts of one prompt):
+// batch row b attends to prefix row b / (batch / prompts), masked by prefixAllowed (a contiguous
+// [prompts, prefixKeys] bool matrix, or null), then to its own suffix keys, causally aligned to
+// the suffix's end (query i sees suffix keys s ≤ i + suffixKeys − queries). Query head h reads
+// key head h / (heads / kvHeads). The prefix keys must be transposed in memory (the key axis
+// contiguous: stride[2] = 1): their scores are then plain vector products, 16 keys at a time,
+// with no horizontal sums, and each prefix key is read once per group and key head instead of
+// once per row and query head. Other last dimensions are contiguous.
+struct PrefixAttentionDims {
+  int64_t batch, prompts, heads, kvHeads, queries, prefixKeys, suffixKeys, dim, valueDim;
+};
+void PrefixAttentionForward(const View4<const float>& q, const View4<const float>& prefixK, const View4<const float>& prefixV,
+                            const bool* prefixAllowed, const View4<const float>& suffixK, const View4<const float>& suffixV,
+                            const View4<float>& out, const PrefixAttentionDims& dims, float scale);
+void PrefixAttentionForward(const View4<const double>& q, const View4<const double>& prefixK, const View4<const double>& prefixV,
+                            const bool* prefixAllowed, const View4<const double>& suffixK, const View4<const double>& suffixV,
+                            const View4<double>& out, const PrefixAttentionDims& dims, double scale);
+
 // Rotary embedding over [B, H, T, D] views with last dimensions contiguous, tables broadcast
 // by their strides: y_i = x_i·cos_i + x_p(i)·sin_i, where p pairs i with i ± D/2 (rotate-half)
 // or i ^ 1 (interleaved). p is an involution, so the gradient is the same loop with the sine

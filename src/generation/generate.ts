@@ -1,12 +1,12 @@
 /**
  * The batched generation engine: left-padded prompts, one prefill, then one decode step per
  * token for every rollout at once over a preallocated KV cache. With numGenerations G > 1 each
- * prompt is prefilled once and its G rollouts decode from copies of its cache (the shared
- * prompt prefix), which is what makes G = 8 rollouts of long prompts cheap.
+ * prompt is prefilled once and its G rollouts decode from that one cache (the shared prompt
+ * prefix: SharedPrefixCache), which is what makes G = 8 rollouts of long prompts cheap.
  */
 import * as T from "../torch/index.js";
 import { Rng } from "../util/random.js";
-import { KVCache } from "../models/kv-cache.js";
+import { KVCache, SharedPrefixCache } from "../models/kv-cache.js";
 import type { LlamaModel } from "../models/llama.js";
 import type { TokenConstraint } from "./constraint.js";
 import type { LogitsProcessor } from "./processors.js";
@@ -29,7 +29,7 @@ export interface GenerateOptions extends SamplingOptions {
   seed?: number;
   /** Fed to finished rollouts and used for prompt padding; default config.padTokenId ?? 0. */
   padToken?: number;
-  /** Prefill each prompt once and copy its cache to its G rollouts (default true). */
+  /** Prefill each prompt once and decode its G rollouts from that one cache (default true). */
   sharedPrefix?: boolean;
 }
 
@@ -81,22 +81,25 @@ export function generate(model: LlamaModel, prompts: readonly (readonly number[]
     if (opts.maxNewTokens === 0) return;
     const padded = T.tidy(() => padLeft(prefillPrompts, pad, device));
     const lengths = rollouts.map((r) => r.prompt.length);
-    const mask = padded.padded ? T.keep(keyMask(lengths, width, capacity - width, device)) : null;
+    const groups = shared && g > 1;
+    // Unshared rows mask their prompt padding in one [B, capacity] key mask; shared ones keep the
+    // prompts' mask [P, width] in their cache (see SharedPrefixCache).
+    const mask = padded.padded && !groups ? T.keep(keyMask(lengths, width, capacity - width, device)) : null;
     const fused = model.inferenceWeights();
-    let cache = KVCache.allocate(c.numLayers, prefillPrompts.length, c.numKvHeads, capacity, c.headDim, device);
+    const prefill = KVCache.allocate(c.numLayers, prefillPrompts.length, c.numKvHeads, groups ? width : capacity, c.headDim, device);
+    let cache: KVCache | SharedPrefixCache = prefill;
+    const prefillMask = padded.padded ? T.keep(keyMask(padded.lengths, width, 0, device)) : null;
     try {
       let logits = T.keep(
         T.tidy(() => {
-          const prefillMask = padded.padded ? keyMask(padded.lengths, width, 0, device) : null;
-          const out = model.forward(padded.ids, { positions: padded.positions, keyMask: prefillMask, cache, lastOnly: true, fused });
-          return shared && g > 1 ? out.indexSelect(0, int64(rowsOfPrompt, [batch], device)) : out;
+          const out = model.forward(padded.ids, { positions: padded.positions, keyMask: prefillMask, cache: prefill, lastOnly: true, fused });
+          return groups ? out.indexSelect(0, int64(rowsOfPrompt, [batch], device)) : out;
         }),
       );
       for (const t of [padded.ids, padded.positions]) t.dispose();
-      if (shared && g > 1) {
-        const expanded = cache.selectRows(rowsOfPrompt);
-        cache.dispose();
-        cache = expanded;
+      if (groups) {
+        cache = SharedPrefixCache.fromPrefill(prefill, g, prefillMask, opts.maxNewTokens - 1);
+        prefill.dispose();
       }
       prefillMs = performance.now() - t0;
       for (let step = 0; step < opts.maxNewTokens; step++) {
@@ -104,12 +107,13 @@ export function generate(model: LlamaModel, prompts: readonly (readonly number[]
         logits.dispose();
         const next = sampleStep(rows, c.vocabSize, rollouts, opts, stop, rng, pad);
         if (step === opts.maxNewTokens - 1 || rollouts.every((r) => r.done)) break;
+        const store = cache;
         logits = T.keep(
           T.tidy(() => {
             const ids = int64(next, [batch, 1], device);
             const positions = int64(lengths.map((l) => l + step), [batch, 1], device);
             const m = mask ? mask.narrow(1, 0, width + step + 1) : null;
-            return model.forward(ids, { positions, keyMask: m, cache, lastOnly: true, fused });
+            return model.forward(ids, { positions, keyMask: m, cache: store, lastOnly: true, fused });
           }),
         );
       }
@@ -117,6 +121,7 @@ export function generate(model: LlamaModel, prompts: readonly (readonly number[]
       fused.dispose();
       cache.dispose();
       mask?.dispose();
+      prefillMask?.dispose();
     }
   });
   return {

@@ -1,7 +1,7 @@
 /** Models: the Llama-family decoder, its configs, KV stores, checkpoint loaders and tokenizers. */
 export { type LlamaConfig, type ModelType, configFromHF, configToHF, validateConfig, presets } from "./config.js";
 export { LlamaModel, parameterShapes, type ForwardOptions } from "./llama.js";
-export { KVCache, RecordingKV, PrefixKV, type KVStore } from "./kv-cache.js";
+export { KVCache, RecordingKV, PrefixKV, SharedPrefixCache, type KVStore } from "./kv-cache.js";
 export { loadLlama2c, readLlama2cHeader } from "./llama2c.js";
 export { loadHfModel, saveHfCheckpoint, saveTokenizer, loadFolderTokenizer } from "./hf.js";
 export { loadCheckpoint, loadTokenizer, type LoadedCheckpoint } from "./checkpoint.js";

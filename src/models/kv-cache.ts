@@ -6,6 +6,7 @@
  * - RecordingKV: keeps a forward's keys/values (with their autograd history) for reuse.
  * - PrefixKV: prepends recorded keys/values (row-selected, differentiably) to a new block, so
  *   G completions attend to one shared prompt forward.
+ * - SharedPrefixCache: decoding G rollouts per prompt from one prefilled prompt cache.
  */
 import * as T from "../torch/index.js";
 
@@ -14,6 +15,12 @@ export interface KVStore {
   append(layer: number, k: T.Tensor, v: T.Tensor): [T.Tensor, T.Tensor];
   /** Called once after all layers ran on a block of `t` tokens. */
   advance(t: number): void;
+  /**
+   * Attention [B, H, T, D] of queries q over this store's keys, given what append returned, for
+   * stores whose keys are not one tensor per row. Such a store applies its own masks (the model's
+   * key mask is not used) and does grouped-query attention itself.
+   */
+  attend?(layer: number, q: T.Tensor, keys: T.Tensor, values: T.Tensor): T.Tensor;
 }
 
 export class KVCache implements KVStore {
@@ -54,19 +61,6 @@ export class KVCache implements KVStore {
     this.length += t;
   }
 
-  /**
-   * A new cache whose row i is this cache's row rows[i] (e.g. each prompt's prefix repeated for
-   * its G rollouts). This cache stays valid.
-   */
-  selectRows(rows: readonly number[]): KVCache {
-    const index = T.tensor(BigInt64Array.from(rows, (r) => BigInt(r)), { device: this.keys[0]!.device });
-    const pick = (t: T.Tensor) => T.keep(T.noGrad(() => t.indexSelect(0, index)));
-    const out = new KVCache(this.keys.map(pick), this.values.map(pick), this.capacity);
-    index.dispose();
-    out.length = this.length;
-    return out;
-  }
-
   dispose(): void {
     for (const t of [...this.keys, ...this.values]) t.dispose();
   }
@@ -100,4 +94,55 @@ export class PrefixKV implements KVStore {
   }
 
   advance(): void {}
+}
+
+/**
+ * Decoding G rollouts per prompt from one prefilled prompt cache. The prompts' keys and values
+ * stay one row per prompt, and each rollout's generated keys/values go to its own suffix buffers;
+ * T.prefixAttention then reads each prompt key once per group instead of once per rollout, and
+ * the prompt cache is never copied G times. The prompt keys are kept transposed in memory (the
+ * key axis contiguous), the layout the kernel reads without a copy.
+ */
+export class SharedPrefixCache implements KVStore {
+  private constructor(
+    private readonly prefixKeys: T.Tensor[],
+    private readonly prefixValues: T.Tensor[],
+    private readonly prefixMask: T.Tensor | null,
+    private readonly suffix: KVCache,
+  ) {}
+
+  /**
+   * From a prefilled cache of P prompt rows (left-padded: `promptMask` bool [P, length] marks the
+   * real tokens, or null when none is padded), for P·G rollouts of at most `suffixCapacity` fed
+   * tokens each; rollouts i·G … i·G+G−1 continue prompt i. The prefilled cache stays valid.
+   */
+  static fromPrefill(prefill: KVCache, group: number, promptMask: T.Tensor | null, suffixCapacity: number): SharedPrefixCache {
+    const [p, kvHeads, , headDim] = prefill.keys[0]!.shape as [number, number, number, number];
+    const device = prefill.keys[0]!.device;
+    const filled = (t: T.Tensor) => t.narrow(2, 0, prefill.length);
+    return T.noGrad(() => {
+      const keys = prefill.keys.map((k) => T.keep(T.tidy(() => filled(k).transpose(2, 3).contiguous().transpose(2, 3))));
+      const values = prefill.values.map((v) => T.keep(filled(v)));
+      const suffix = KVCache.allocate(prefill.keys.length, p * group, kvHeads, suffixCapacity, headDim, device);
+      return new SharedPrefixCache(keys, values, promptMask ? T.keep(promptMask.clone()) : null, suffix);
+    });
+  }
+
+  append(layer: number, k: T.Tensor, v: T.Tensor): [T.Tensor, T.Tensor] {
+    return this.suffix.append(layer, k, v);
+  }
+
+  advance(t: number): void {
+    this.suffix.advance(t);
+  }
+
+  attend(layer: number, q: T.Tensor, keys: T.Tensor, values: T.Tensor): T.Tensor {
+    return T.prefixAttention(q, { keys: this.prefixKeys[layer]!, values: this.prefixValues[layer]!, mask: this.prefixMask }, { keys, values });
+  }
+
+  dispose(): void {
+    for (const t of [...this.prefixKeys, ...this.prefixValues]) t.dispose();
+    this.prefixMask?.dispose();
+    this.suffix.dispose();
+  }
 }

@@ -15,7 +15,8 @@ export interface ForwardOptions {
   positions?: T.Tensor;
   /**
    * bool [B, Lpast + T]: true where a key is a real token (cached keys first, then this block's).
-   * Null or absent: no padding anywhere (plain causal attention).
+   * Null or absent: no padding anywhere (plain causal attention). A store that attends itself
+   * (KVStore.attend) applies its own masks instead.
    */
   keyMask?: T.Tensor | null;
   /** Where past keys/values come from and new ones go. */
@@ -202,7 +203,8 @@ export class LlamaModel {
       q = this.rope.apply(q.transpose(1, 2), rot);
       k = this.rope.apply(k.transpose(1, 2), rot);
       const [keys, values] = opts.cache ? opts.cache.append(l, k, v) : [k, v];
-      const y = groupedAttention(q, keys, values, mask).transpose(1, 2).reshape(b, t, c.numHeads * c.headDim);
+      const attended = opts.cache?.attend ? opts.cache.attend(l, q, keys, values) : groupedAttention(q, keys, values, mask);
+      const y = attended.transpose(1, 2).reshape(b, t, c.numHeads * c.headDim);
       x = x.add(f ? y.matmul(f.o) : T.linear(y, p.o));
       const h2 = T.rmsNorm(x, p.postNorm, c.rmsNormEps);
       if (f) {

@@ -55,3 +55,20 @@ export function rope(x: Tensor, cos: Tensor, sin: Tensor, opts: { interleaved?: 
 export function attention(q: Tensor, k: Tensor, v: Tensor, opts: { mask?: Tensor | null; causal?: boolean; scale?: number } = {}): Tensor {
   return new Tensor(native.attention(q.handle, k.handle, v.handle, opts.mask?.handle, opts.causal ?? false, opts.scale));
 }
+
+/**
+ * Attention for G rollouts decoding after one shared prompt: q [B, H, Tq, D] with B = P·G, rows
+ * b·G … b·G+G−1 belonging to prompt b. Each row sees its prompt's keys/values `prefix` [P, Hkv,
+ * Lp, D] (where `prefixMask` [P, Lp], boolean, is true) and then its own `suffix` keys/values
+ * [B, Hkv, Ls, D], whose last Tq entries are the queries' own (causal there). Query head h reads
+ * key head h / (H / Hkv) (grouped-query attention). Equals attention over each row's
+ * concatenated keys; without autograd on the CPU one kernel reads each prompt key once per group.
+ */
+export function prefixAttention(
+  q: Tensor,
+  prefix: { keys: Tensor; values: Tensor; mask?: Tensor | null },
+  suffix: { keys: Tensor; values: Tensor },
+  opts: { scale?: number } = {},
+): Tensor {
+  return new Tensor(native.prefixAttention(q.handle, prefix.keys.handle, prefix.values.handle, prefix.mask?.handle, suffix.keys.handle, suffix.values.handle, opts.scale));
+}

@@ -132,6 +132,7 @@ export interface NativeAddon extends Record<UnaryOp, (t: H) => H>, Record<Binary
   crossEntropy(logits: H, targets: H, ignoreIndex?: number, reduction?: string): H;
   rope(x: H, cos: H, sin: H, interleaved: boolean): H;
   attention(q: H, k: H, v: H, mask: Opt<H>, causal: boolean, scale?: Opt<number>): H;
+  prefixAttention(q: H, prefixK: H, prefixV: H, prefixMask: Opt<H>, suffixK: H, suffixV: H, scale?: Opt<number>): H;
   multinomial(probs: H, n: number, replacement: boolean): H;
   topk(t: H, k: number, dim: number, largest: boolean, sorted: boolean): [H, H];
   sort(t: H, dim: number, descending: boolean, stable: boolean): [H, H];
