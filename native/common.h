@@ -101,6 +101,7 @@ kernels::View4<T> ViewOf(const at::Tensor& t) {
 
 // Fused operations shared by the op files.
 at::Tensor GeluTanh(const at::Tensor& x);
+at::Tensor SiluMul(const at::Tensor& gate, const at::Tensor& up);
 at::Tensor RmsNorm(const at::Tensor& x, const c10::optional<at::Tensor>& weight, double eps);
 at::Tensor Rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, bool interleaved);
 // softmax(q·kᵀ·scale + mask)·v over [B, H, T, D] (attention.cc).

@@ -79,6 +79,20 @@ FGRPO_CLONES void GeluTanhBackward(const float* x, const float* g, float* dx, in
   }
 }
 
+FGRPO_CLONES void SiluMulForward(const float* g, int64_t ldg, const float* u, int64_t ldu, float* y, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r, g += ldg, u += ldu, y += cols) {
+    for (int64_t i = 0; i < cols; ++i) y[i] = g[i] * u[i] / (1.0f + ExpApprox(-g[i]));
+  }
+}
+
+FGRPO_CLONES void SiluMulBackward(const float* g, const float* u, const float* dy, float* dg, float* du, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    float x = g[i], s = 1.0f / (1.0f + ExpApprox(-x));
+    dg[i] = dy[i] * u[i] * s * (1.0f + x * (1.0f - s));
+    du[i] = dy[i] * x * s;
+  }
+}
+
 // Reductions keep kLanes partial results, so that the loops vectorize without the compiler
 // having to reassociate floating-point sums.
 constexpr int kLanes = 16;

@@ -10,6 +10,12 @@ void GeluTanhForward(const float* x, float* y, int64_t n);
 // dx = g · d/dx gelu(x).
 void GeluTanhBackward(const float* x, const float* g, float* dx, int64_t n);
 
+// y = silu(g)·u = g·σ(g)·u (SwiGLU's product) over [rows, cols], g and u rows ldg and ldu apart
+// (e.g. the two halves of one packed projection), y contiguous.
+void SiluMulForward(const float* g, int64_t ldg, const float* u, int64_t ldu, float* y, int64_t rows, int64_t cols);
+// dg = dy·u·σ(g)·(1 + g·(1 − σ(g))), du = dy·g·σ(g).
+void SiluMulBackward(const float* g, const float* u, const float* dy, float* dg, float* du, int64_t n);
+
 // In place over the score matrix s [rows queries, n keys]: s ← softmax(s·scale + additive),
 // where additive (or null) has rows `additiveRowStride` apart and contiguous columns, and with
 // causal set query i (the queries being the last `rows` positions) sees only keys

@@ -292,6 +292,9 @@ FGRPO_END
 // (src/nn/rope.ts), p pairing i with i ± D/2 or, interleaved, with i ^ 1 (rope.cc).
 FGRPO_FN(RopeOp) return Wrap(info, Rope(ArgTensor(info, 0), ArgTensor(info, 1), ArgTensor(info, 2), ArgBool(info, 3, false))); FGRPO_END
 
+// siluMul(gate, up) = silu(gate)·up, SwiGLU's product; fused for float32 on the CPU (silu_mul.cc).
+FGRPO_FN(SiluMulOp) return Wrap(info, SiluMul(ArgTensor(info, 0), ArgTensor(info, 1))); FGRPO_END
+
 // crossEntropy(logits [N, C], targets [N], ignoreIndex, reduction: "mean" | "sum" | "none")
 FGRPO_FN(CrossEntropy)
   std::string red = ArgIsMissing(info, 3) ? "mean" : ArgString(info, 3);
@@ -338,6 +341,7 @@ void RegisterOps(Napi::Env env, Napi::Object e) {
   REG("triu", Triu); REG("tril", Tril); REG("to", To);
   REG("matmul", Matmul); REG("bmm", Bmm); REG("linear", Linear); REG("softmax", Softmax); REG("logSoftmax", LogSoftmax);
   REG("embedding", Embedding); REG("dropout", Dropout); REG("layerNorm", LayerNorm); REG("rmsNorm", RmsNormOp); REG("rope", RopeOp);
+  REG("siluMul", SiluMulOp);
   REG("crossEntropy", CrossEntropy);
   REG("multinomial", Multinomial); REG("topk", Topk); REG("sort", Sort);
 #undef REG

@@ -209,9 +209,9 @@ export class LlamaModel {
       const h2 = T.rmsNorm(x, p.postNorm, c.rmsNormEps);
       if (f) {
         const gu = h2.matmul(f.gateUp);
-        x = x.add(gu.narrow(2, 0, c.intermediateSize).silu().mul(gu.narrow(2, c.intermediateSize, c.intermediateSize)).matmul(f.down));
+        x = x.add(T.siluMul(gu.narrow(2, 0, c.intermediateSize), gu.narrow(2, c.intermediateSize, c.intermediateSize)).matmul(f.down));
       } else {
-        x = x.add(T.linear(T.linear(h2, p.gate).silu().mul(T.linear(h2, p.up)), p.down));
+        x = x.add(T.linear(T.siluMul(T.linear(h2, p.gate), T.linear(h2, p.up)), p.down));
       }
     }
     opts.cache?.advance(t);

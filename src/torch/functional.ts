@@ -48,6 +48,14 @@ export function rope(x: Tensor, cos: Tensor, sin: Tensor, opts: { interleaved?: 
 }
 
 /**
+ * silu(gate)·up, the product of a SwiGLU MLP: one fused node for float32 on the CPU (same
+ * shapes), the composition otherwise.
+ */
+export function siluMul(gate: Tensor, up: Tensor): Tensor {
+  return new Tensor(native.siluMul(gate.handle, up.handle));
+}
+
+/**
  * Scaled dot-product attention over [B, H, T, D] tensors. `mask` is boolean (true = attend) or
  * additive, broadcastable to [B, H, Tq, Tk]; `causal` applies the lower-triangular mask aligned
  * to the end of the keys (so a query block can follow a cached prefix) when no mask is given.

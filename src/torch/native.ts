@@ -131,6 +131,7 @@ export interface NativeAddon extends Record<UnaryOp, (t: H) => H>, Record<Binary
   rmsNorm(x: H, w: Opt<H>, eps: number): H;
   crossEntropy(logits: H, targets: H, ignoreIndex?: number, reduction?: string): H;
   rope(x: H, cos: H, sin: H, interleaved: boolean): H;
+  siluMul(gate: H, up: H): H;
   attention(q: H, k: H, v: H, mask: Opt<H>, causal: boolean, scale?: Opt<number>): H;
   prefixAttention(q: H, prefixK: H, prefixV: H, prefixMask: Opt<H>, suffixK: H, suffixV: H, scale?: Opt<number>): H;
   multinomial(probs: H, n: number, replacement: boolean): H;

@@ -1,4 +1,4 @@
-// The hand-written kernels of native/: tanh-GELU in float32 and attention's per-(batch, head)
+// The hand-written kernels of native/: tanh-GELU and silu·up in float32, attention's per-(batch, head)
 // path (taken from 16 queries up, so the small cases of ops.test.ts and gradcheck.test.ts do not
 // reach it). Each is checked against the plain composition of ops, values and gradients.
 import { test } from "node:test";
@@ -109,6 +109,33 @@ test("tanh-GELU's float32 kernel matches the float64 formula, values and gradien
     // A non-contiguous input gives the same values as its contiguous copy.
     const m = T.randn([64, 48]).transpose(0, 1);
     assertClose(m.gelu("tanh"), m.contiguous().gelu("tanh").toArray(), 0, "strided");
+  });
+});
+
+test("silu(gate)·up's float32 kernel matches the float64 composition, values and gradients, over the whole range", () => {
+  T.tidy(() => {
+    T.manualSeed(14);
+    const gate = T.cat([T.arange(-3000, 3001, 1, f64).div(100), T.tensor([0, -0, 1e-30, -1e-30, 90, -90, 1e4, -1e4], f64)]);
+    const up = T.randn(gate.shape, f64);
+    const dy = T.randn(gate.shape, f64);
+    const g32 = gate.float().requiresGrad_(), u32 = up.float().requiresGrad_();
+    const y = T.siluMul(g32, u32);
+    // The float32 inputs are the rounded float64 ones, so compare with the composition in float64 of those.
+    const [g64, u64] = [g32.detach().double().requiresGrad_(), u32.detach().double().requiresGrad_()];
+    const expected = g64.silu().mul(u64);
+    assertClose(y, expected.toArray(), 2e-6, "silu·up");
+    y.backward(dy.float());
+    expected.backward(dy);
+    assertClose(g32.grad!, g64.grad!.toArray(), 2e-6, "gate gradient");
+    assertClose(u32.grad!, u64.grad!.toArray(), 2e-6, "up gradient");
+    // Strided halves of one packed projection (the inference path) equal their contiguous copies.
+    const packed = T.randn([8, 1, 2 * 24]);
+    const [a, b] = [packed.narrow(2, 0, 24), packed.narrow(2, 24, 24)];
+    assertClose(T.siluMul(a, b), T.siluMul(a.contiguous(), b.contiguous()).toArray(), 0, "strided");
+    // Broadcasting shapes and float64 take the composition; its gradients pass a finite-difference check.
+    assertClose(T.siluMul(T.randn([3, 1]), T.ones([1, 4])).shape, [3, 4], 0, "broadcast shape");
+    const r = T.gradcheck(([x, z]) => T.siluMul(x!, z!), [T.randn([5], f64), T.randn([5], f64)]);
+    assert.ok(r.maxError < 1e-6, `max relative error ${r.maxError}`);
   });
 });
 
