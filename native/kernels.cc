@@ -317,6 +317,8 @@ FGRPO_INLINE void TransposedKeyScores(const T* const* q, int64_t rows, const T* 
       const T *q0 = q[r], *q1 = q[r + 1], *q2 = q[r + 2], *q3 = q[r + 3];
       V a0 = V{}, a1 = V{}, a2 = V{}, a3 = V{};
       for (int64_t d = 0; d < dim; ++d) {
+        // One stream per head dimension, ldk apart: more than the hardware prefetchers follow.
+        if (r == 0) __builtin_prefetch(kt + d * ldk + j + 2 * 16);
         V k = LoadLanes(kt + d * ldk + j);
         a0 += q0[d] * k;
         a1 += q1[d] * k;
@@ -538,11 +540,17 @@ FGRPO_CLONES void Rope(const View4<const double>& x, const View4<const double>& 
 
 // Rows [0, R) × columns [n0, n0 + 32), accumulated in 2R registers. always_inline: each clone
 // of SkinnyMatmul must compile this for its own instruction set.
+constexpr int64_t kSkinnyPrefetch = 16;
+
 template <int R>
 FGRPO_INLINE void SkinnyBlock(const float* x, int64_t ldx, const float* w, float* y, int64_t n, int64_t k, int64_t n0) {
   Vec16 acc[R][2];
   for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = Vec16{};
   for (int64_t i = 0; i < k; ++i) {
+    // Walking down a column block steps n floats at a time, across pages, where the hardware
+    // prefetchers do not follow.
+    __builtin_prefetch(w + (i + kSkinnyPrefetch) * n + n0);
+    __builtin_prefetch(w + (i + kSkinnyPrefetch) * n + n0 + 16);
     Vec16 w0 = Load16(w + i * n + n0), w1 = Load16(w + i * n + n0 + 16);
     for (int r = 0; r < R; ++r) {
       float xv = x[r * ldx + i];
