@@ -10,22 +10,31 @@ namespace fgrpo {
 
 namespace {
 
+struct RmsNormResult {
+  at::Tensor y, x, w, rstd;  // the output, then what the backward needs
+};
+
+// weight: [D] or an empty tensor for none (autograd functions cannot take undefined tensors).
+RmsNormResult RmsNormForwardOnly(const at::Tensor& input, const at::Tensor& weight, double eps) {
+  at::Tensor x = input.contiguous();
+  const int64_t d = x.size(-1), rows = d == 0 ? 0 : x.numel() / d;
+  at::Tensor y = at::empty_like(x), rstd = at::empty({rows}, x.options());
+  bool hasWeight = weight.numel() > 0;
+  at::Tensor w = hasWeight ? weight.contiguous() : weight;
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "rms_norm", [&] {
+    kernels::RmsNormForward(x.data_ptr<scalar_t>(), hasWeight ? w.data_ptr<scalar_t>() : nullptr, y.data_ptr<scalar_t>(), rstd.data_ptr<scalar_t>(),
+                            rows, d, static_cast<scalar_t>(eps));
+  });
+  return {y, x, w, rstd};
+}
+
 // Its backward is not differentiable: a double backward through it is not supported.
 class RmsNormFunction : public torch::autograd::Function<RmsNormFunction> {
  public:
-  // weight: [D] or an empty tensor for none (autograd functions cannot take undefined tensors).
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& input, const at::Tensor& weight, double eps) {
-    at::Tensor x = input.contiguous();
-    const int64_t d = x.size(-1), rows = d == 0 ? 0 : x.numel() / d;
-    at::Tensor y = at::empty_like(x), rstd = at::empty({rows}, x.options());
-    bool hasWeight = weight.numel() > 0;
-    at::Tensor w = hasWeight ? weight.contiguous() : weight;
-    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "rms_norm", [&] {
-      kernels::RmsNormForward(x.data_ptr<scalar_t>(), hasWeight ? w.data_ptr<scalar_t>() : nullptr, y.data_ptr<scalar_t>(), rstd.data_ptr<scalar_t>(),
-                              rows, d, static_cast<scalar_t>(eps));
-    });
-    ctx->save_for_backward({x, w, rstd});
-    return y;
+    RmsNormResult r = RmsNormForwardOnly(input, weight, eps);
+    ctx->save_for_backward({r.x, r.w, r.rstd});
+    return r.y;
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
@@ -51,7 +60,11 @@ at::Tensor RmsNorm(const at::Tensor& x, const c10::optional<at::Tensor>& w, doub
   auto dtype = x.scalar_type();
   bool fused = CpuFloating(x) && x.dim() > 0 &&
                (!w || (w->scalar_type() == dtype && w->device().is_cpu() && w->dim() == 1 && w->size(0) == x.size(-1)));
-  if (fused) return RmsNormFunction::apply(x, w ? *w : at::empty({0}, x.options()), eps);
+  if (fused) {
+    at::Tensor weight = w ? *w : at::empty({0}, x.options());
+    // Without autograd, skip the node: applying one costs more than the kernel at decoding sizes.
+    return NeedsGrad({x, weight}) ? RmsNormFunction::apply(x, weight, eps) : RmsNormForwardOnly(x, weight, eps).y;
+  }
   at::Tensor xf = (dtype == at::kHalf || dtype == at::kBFloat16) ? x.to(at::kFloat) : x;
   at::Tensor y = (xf * at::rsqrt(xf.pow(2).mean({-1}, true) + eps)).to(dtype);
   return w ? y * *w : y;

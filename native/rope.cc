@@ -48,7 +48,8 @@ at::Tensor Rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& si
   if (d % 2 != 0) throw std::invalid_argument("rope: the last dimension must be even, got " + std::to_string(d));
   bool fused = x.dim() == 4 && CpuFloating(x) && cos.scalar_type() == dtype &&
                sin.scalar_type() == dtype && !cos.requires_grad() && !sin.requires_grad();
-  if (fused) return RopeFunction::apply(x, cos, sin, interleaved);
+  // Without autograd, skip the node: applying one costs more than the kernel at decoding sizes.
+  if (fused) return NeedsGrad({x}) ? RopeFunction::apply(x, cos, sin, interleaved) : RopeLoop(x, cos, sin, interleaved, false);
   // p(i): i ^ 1 (interleaved) or (i + D/2) mod D (rotate-half).
   at::Tensor i = at::arange(d, x.options().dtype(at::kLong));
   at::Tensor perm = interleaved ? at::bitwise_xor(i, 1) : at::remainder(i + d / 2, d);
