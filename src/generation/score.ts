@@ -7,6 +7,9 @@
  * The shared-prefix form runs each prompt's forward once and lets its G completions attend to
  * the recorded keys/values (row-selected, so gradients from all G flow back into the one prompt
  * forward); its values and gradients equal the unshared computation.
+ *
+ * Under a constraint each step's distribution lives on its allowed set, so the output head runs
+ * only there (see restrictedHead): tens of rows instead of the whole vocabulary.
  */
 import * as T from "../torch/index.js";
 import { PrefixKV, RecordingKV } from "../models/kv-cache.js";
@@ -26,6 +29,12 @@ export interface ScoreOptions {
   sharedPrefix?: boolean;
   /** Id used to pad batches (its value never matters); default config.padTokenId ?? 0. */
   padToken?: number;
+  /**
+   * With a constraint, compute logits only for the tokens each completion's steps allow (default
+   * true). The values are the same as over the whole vocabulary, where every other token has
+   * probability 0; false runs the whole-vocabulary form (slower; kept as the reference).
+   */
+  restrictToAllowed?: boolean;
 }
 
 export interface ScoreResult {
@@ -53,14 +62,23 @@ export function scoreCompletions(model: LlamaModel, prompts: readonly (readonly 
   const r = completions.length;
   const len = Math.max(1, ...completions.map((x) => x.length));
   return T.tidy(() => {
-    const logits = (opts.sharedPrefix ?? true)
-      ? sharedLogits(model, prompts, completions, groupOf, len, pad, device)
-      : unsharedLogits(model, prompts, completions, groupOf, len, pad, device);
+    const hidden = (opts.sharedPrefix ?? true)
+      ? sharedHidden(model, prompts, completions, groupOf, len, pad, device)
+      : unsharedHidden(model, prompts, completions, groupOf, len, pad, device);
+    let logits: T.Tensor, forbidden: T.Tensor | null, targets: T.Tensor;
+    if (opts.constraint && (opts.restrictToAllowed ?? true)) {
+      const head = restrictedHead(model, opts.constraint, completions, groupOf, len, device);
+      logits = hidden.matmul(head.weights.transpose(1, 2));
+      forbidden = head.forbidden;
+      targets = head.targets;
+    } else {
+      logits = model.logits(hidden);
+      forbidden = opts.constraint ? forbiddenMask(opts.constraint, completions, groupOf, len, c.vocabSize, device) : null;
+      targets = int64(completions.flatMap((x) => Array.from({ length: len }, (_, j) => x[j] ?? pad)), [r, len, 1], device);
+    }
     let scaled = temperature === 1 ? logits : logits.div(temperature);
-    const forbidden = opts.constraint ? forbiddenMask(opts.constraint, completions, groupOf, len, c.vocabSize, device) : null;
     if (forbidden) scaled = scaled.maskedFill(forbidden, -Infinity);
     const logp = scaled.logSoftmax(-1);
-    const targets = int64(completions.flatMap((x) => Array.from({ length: len }, (_, j) => x[j] ?? pad)), [r, len, 1], device);
     const present = new Float32Array(r * len);
     completions.forEach((x, i) => present.fill(1, i * len, i * len + x.length));
     const mask = T.tensor(present, { shape: [r, len], device });
@@ -70,8 +88,8 @@ export function scoreCompletions(model: LlamaModel, prompts: readonly (readonly 
   });
 }
 
-/** Logits [R, L, V] predicting each completion token, one full sequence per completion. */
-function unsharedLogits(model: LlamaModel, prompts: readonly (readonly number[])[], completions: readonly (readonly number[])[], groupOf: readonly number[], len: number, pad: number, device: string): T.Tensor {
+/** Final hidden states [R, L, d] predicting each completion token, one full sequence per completion. */
+function unsharedHidden(model: LlamaModel, prompts: readonly (readonly number[])[], completions: readonly (readonly number[])[], groupOf: readonly number[], len: number, pad: number, device: string): T.Tensor {
   const rows = completions.map((x, i) => [...prompts[groupOf[i]!]!, ...x.slice(0, len - 1)]);
   const promptLens = groupOf.map((g) => prompts[g]!.length);
   const width = Math.max(...promptLens);
@@ -88,12 +106,12 @@ function unsharedLogits(model: LlamaModel, prompts: readonly (readonly number[])
     for (let j = row.length; j < promptLens[i]! + len - 1; j++) positions[off + j] = j;
   });
   const mask = keyMask(promptLens, width, len - 1, device);
-  const logits = model.forward(int64(ids, [rows.length, total], device), { positions: int64(positions, [rows.length, total], device), keyMask: mask });
-  return logits.narrow(1, width - 1, len);
+  const hidden = model.forward(int64(ids, [rows.length, total], device), { positions: int64(positions, [rows.length, total], device), keyMask: mask, hiddenOnly: true });
+  return hidden.narrow(1, width - 1, len);
 }
 
-/** The same logits with each prompt's forward run once and shared by its completions. */
-function sharedLogits(model: LlamaModel, prompts: readonly (readonly number[])[], completions: readonly (readonly number[])[], groupOf: readonly number[], len: number, pad: number, device: string): T.Tensor {
+/** The same hidden states with each prompt's forward run once and shared by its completions. */
+function sharedHidden(model: LlamaModel, prompts: readonly (readonly number[])[], completions: readonly (readonly number[])[], groupOf: readonly number[], len: number, pad: number, device: string): T.Tensor {
   const padded = padLeft(prompts, pad, device);
   const recorded = new RecordingKV();
   const first = model.forward(padded.ids, {
@@ -101,10 +119,11 @@ function sharedLogits(model: LlamaModel, prompts: readonly (readonly number[])[]
     keyMask: padded.padded ? keyMask(padded.lengths, padded.width, 0, device) : null,
     cache: recorded,
     lastOnly: true,
+    hiddenOnly: true,
   });
   const rowsIndex = int64(groupOf, [groupOf.length], device);
-  const firstLogits = first.indexSelect(0, rowsIndex);
-  if (len === 1) return firstLogits;
+  const firstHidden = first.indexSelect(0, rowsIndex);
+  if (len === 1) return firstHidden;
   const r = completions.length;
   const ids = completions.flatMap((x) => Array.from({ length: len - 1 }, (_, j) => x[j] ?? pad));
   const promptLens = groupOf.map((g) => prompts[g]!.length);
@@ -114,8 +133,9 @@ function sharedLogits(model: LlamaModel, prompts: readonly (readonly number[])[]
     positions: int64(positions, [r, len - 1], device),
     keyMask: mask,
     cache: new PrefixKV(recorded, rowsIndex),
+    hiddenOnly: true,
   });
-  return T.cat([firstLogits, rest], 1);
+  return T.cat([firstHidden, rest], 1);
 }
 
 /** bool [R, L, V]: true where the constraint forbids the token at that step (padding steps: nothing). */
@@ -132,4 +152,52 @@ function forbiddenMask(constraint: TokenConstraint<any>, completions: readonly (
     });
   });
   return T.tensor(m, { shape: [completions.length, len, vocab], dtype: "bool", device });
+}
+
+/**
+ * The output head restricted to each completion's allowed tokens. Completion i's K columns are
+ * the union U_i of the allowed sets along it (the constraint replayed; K is the largest union,
+ * shorter ones padded with their first token). At step j, column k is allowed when U_i[k] is in
+ * that step's allowed set and k is not padding, so a padded duplicate never counts twice; steps
+ * past the completion's end allow all of U_i (their values are masked out, but a row of −∞ only
+ * would give NaN). The log-softmax over the allowed columns equals the whole-vocabulary one
+ * with forbidden tokens at −∞, and so do its gradients: forbidden logits get none either way.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each constraint has its own state type
+function restrictedHead(model: LlamaModel, constraint: TokenConstraint<any>, completions: readonly (readonly number[])[], groupOf: readonly number[], len: number, device: string) {
+  const steps = completions.map((x, i) => {
+    let state = constraint.initial(groupOf[i]);
+    return x.map((token) => {
+      const allowed = constraint.allowedTokens(state);
+      state = constraint.advance(state, token);
+      return allowed;
+    });
+  });
+  const unions = steps.map((rowSteps) => {
+    const union = [...new Set(rowSteps.flatMap((a) => Array.from(a)))].sort((a, b) => a - b);
+    return union.length > 0 ? union : [0];
+  });
+  const k = Math.max(...unions.map((u) => u.length));
+  const r = completions.length;
+  const tokens = new Array<number>(r * k);
+  const allowed = new Uint8Array(r * len * k);
+  const targets = new Array<number>(r * len).fill(0);
+  unions.forEach((union, i) => {
+    const column = new Map(union.map((t, c) => [t, c]));
+    for (let c = 0; c < k; c++) tokens[i * k + c] = union[c] ?? union[0]!;
+    for (let j = 0; j < len; j++) {
+      const row = allowed.subarray((i * len + j) * k, (i * len + j + 1) * k);
+      const step = steps[i]![j];
+      if (step === undefined) {
+        row.fill(1, 0, union.length);
+        continue;
+      }
+      for (const t of step) row[column.get(t)!] = 1;
+      targets[i * len + j] = column.get(completions[i]![j]!)!;
+    }
+  });
+  const d = model.config.hiddenSize;
+  const weights = model.headWeight.indexSelect(0, int64(tokens, [r * k], device)).view(r, k, d);
+  const allowedMask = T.tensor(allowed, { shape: [r, len, k], dtype: "bool", device });
+  return { weights, forbidden: allowedMask.logicalNot(), targets: int64(targets, [r, len, 1], device) };
 }

@@ -44,6 +44,35 @@ test("shared-prefix scoring equals unshared: log-probs, entropies and gradients 
   model.dispose();
 });
 
+test("constrained scoring over the allowed tokens only equals the whole-vocabulary form: log-probs, entropies, gradients", () => {
+  T.manualSeed(22);
+  const model = LlamaModel.init(presets.micro(48, { numLayers: 2 }));
+  const prompts = [[1, 5, 6], [1, 30, 31, 32]];
+  const constraint = new IncreasingIds(10, 40, 3);
+  const gen = generate(model, prompts, { maxNewTokens: 6, numGenerations: 3, temperature: 0.9, seed: 5, constraint });
+  // Ragged completions and an empty one: unions of allowed tokens of different sizes, padded.
+  const completions = gen.completions.map((c, i) => (i === 2 ? [] : i % 2 === 1 ? c.slice(0, 2) : c));
+  const groupOf = completions.map((_, i) => Math.floor(i / 3));
+  const params = [...model.params.values()];
+  const width = Math.max(...completions.map((c) => c.length));
+  const weights = T.randn([completions.length, width]);
+  const run = (restrictToAllowed: boolean) => {
+    const s = scoreCompletions(model, prompts, completions, { groupOf, constraint, temperature: 0.9, restrictToAllowed });
+    const loss = s.logprobs.mul(weights).sum().add(s.entropy.sum().mul(0.3));
+    return { s, grads: T.grad(loss, params) };
+  };
+  const restricted = run(true), whole = run(false);
+  assert.ok(maxDiff(restricted.s.logprobs, whole.s.logprobs) < 1e-5);
+  assert.ok(maxDiff(restricted.s.entropy, whole.s.entropy) < 1e-5);
+  assert.equal(maxDiff(restricted.s.mask, whole.s.mask), 0);
+  assert.ok(restricted.s.entropy.isFinite().all().item() && restricted.s.logprobs.isFinite().all().item());
+  restricted.grads.forEach((g, i) => {
+    assert.ok(g!.isFinite().all().item(), `gradient of parameter ${i} is finite`);
+    assert.ok(maxDiff(g!, whole.grads[i]!) < 1e-5, `gradient of parameter ${i}`);
+  });
+  model.dispose();
+});
+
 test("entropy is that of the masked, temperature-scaled distribution", () => {
   T.manualSeed(4);
   const model = LlamaModel.init(presets.micro(20));
