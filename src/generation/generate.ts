@@ -10,8 +10,9 @@ import { KVCache, SharedPrefixCache } from "../models/kv-cache.js";
 import type { LlamaModel } from "../models/llama.js";
 import type { TokenConstraint } from "./constraint.js";
 import type { LogitsProcessor } from "./processors.js";
-import { maskToAllowed, sampleRow, validateSampling, type SamplingOptions } from "./sampling.js";
+import { validateSampling, type SamplingOptions } from "./sampling.js";
 import { checkTokens, int64, keyMask, padLeft } from "./batch.js";
+import { sampleAllowedStep, sampleStep, type Rollout, type StepContext } from "./step.js";
 
 export interface GenerateOptions extends SamplingOptions {
   /** Tokens to generate at most per rollout. */
@@ -31,6 +32,12 @@ export interface GenerateOptions extends SamplingOptions {
   padToken?: number;
   /** Prefill each prompt once and decode its G rollouts from that one cache (default true). */
   sharedPrefix?: boolean;
+  /**
+   * With a constraint and no logits processors, compute each step's logits only for the tokens
+   * some live rollout may emit (default true): the same distribution, since every other token is
+   * masked, for a fraction of the output head. false computes whole-vocabulary rows.
+   */
+  restrictToAllowed?: boolean;
 }
 
 export interface GenerateResult {
@@ -41,15 +48,6 @@ export interface GenerateResult {
   /** Whether each rollout stopped (stop token or complete constraint) before maxNewTokens ran out. */
   finished: boolean[];
   stats: { tokens: number; promptTokens: number; ms: number; prefillMs: number };
-}
-
-interface Rollout {
-  prompt: readonly number[];
-  tokens: number[];
-  logprobs: number[];
-  state: unknown;
-  done: boolean;
-  finished: boolean;
 }
 
 export function generate(model: LlamaModel, prompts: readonly (readonly number[])[], opts: GenerateOptions): GenerateResult {
@@ -66,6 +64,8 @@ export function generate(model: LlamaModel, prompts: readonly (readonly number[]
   const stop = new Set(opts.stopTokens ?? c.eosTokenIds);
   const rng = new Rng(opts.seed ?? 0);
   const shared = opts.sharedPrefix ?? true;
+  // Under restriction the forward stops at the final norm and the head runs on the allowed columns.
+  const restrict = opts.constraint !== undefined && (opts.logitsProcessors?.length ?? 0) === 0 && (opts.restrictToAllowed ?? true);
   const rollouts: Rollout[] = [];
   prompts.forEach((p, i) => {
     for (let j = 0; j < g; j++) rollouts.push({ prompt: p, tokens: [], logprobs: [], state: opts.constraint?.initial(i), done: false, finished: false });
@@ -90,9 +90,10 @@ export function generate(model: LlamaModel, prompts: readonly (readonly number[]
     let cache: KVCache | SharedPrefixCache = prefill;
     const prefillMask = padded.padded ? T.keep(keyMask(padded.lengths, width, 0, device)) : null;
     try {
-      let logits = T.keep(
+      // The last position's logits, or its final hidden state when the head runs restricted.
+      let last = T.keep(
         T.tidy(() => {
-          const out = model.forward(padded.ids, { positions: padded.positions, keyMask: prefillMask, cache: prefill, lastOnly: true, fused });
+          const out = model.forward(padded.ids, { positions: padded.positions, keyMask: prefillMask, cache: prefill, lastOnly: true, fused, hiddenOnly: restrict });
           return groups ? out.indexSelect(0, int64(rowsOfPrompt, [batch], device)) : out;
         }),
       );
@@ -102,18 +103,22 @@ export function generate(model: LlamaModel, prompts: readonly (readonly number[]
         prefill.dispose();
       }
       prefillMs = performance.now() - t0;
+      const ctx: StepContext = { rollouts, opts, stop, rng, pad, vocab: c.vocabSize };
       for (let step = 0; step < opts.maxNewTokens; step++) {
-        const rows = logits.toFloat32Array();
-        logits.dispose();
-        const next = sampleStep(rows, c.vocabSize, rollouts, opts, stop, rng, pad);
+        let next: number[];
+        try {
+          next = restrict ? sampleAllowedStep(last, fused.head, ctx) : sampleStep(last.toFloat32Array(), ctx);
+        } finally {
+          last.dispose();
+        }
         if (step === opts.maxNewTokens - 1 || rollouts.every((r) => r.done)) break;
         const store = cache;
-        logits = T.keep(
+        last = T.keep(
           T.tidy(() => {
             const ids = int64(next, [batch, 1], device);
             const positions = int64(lengths.map((l) => l + step), [batch, 1], device);
             const m = mask ? mask.narrow(1, 0, width + step + 1) : null;
-            return model.forward(ids, { positions, keyMask: m, cache: store, lastOnly: true, fused });
+            return model.forward(ids, { positions, keyMask: m, cache: store, lastOnly: true, fused, hiddenOnly: restrict });
           }),
         );
       }
@@ -135,29 +140,4 @@ export function generate(model: LlamaModel, prompts: readonly (readonly number[]
       prefillMs,
     },
   };
-}
-
-/** Picks every live rollout's next token from its logits row; returns the ids to feed next. */
-function sampleStep(rows: Float32Array, vocab: number, rollouts: Rollout[], opts: GenerateOptions, stop: Set<number>, rng: Rng, pad: number): number[] {
-  const width = rows.length / rollouts.length;
-  const next: number[] = [];
-  rollouts.forEach((r, i) => {
-    if (r.done) {
-      next.push(pad);
-      return;
-    }
-    const row = rows.subarray(i * width, i * width + vocab);
-    for (const p of opts.logitsProcessors ?? []) p(row, { sequence: i, prompt: r.prompt, tokens: r.tokens });
-    if (opts.constraint) maskToAllowed(row, opts.constraint.allowedTokens(r.state));
-    const s = sampleRow(row, opts, opts.greedy ? 0 : rng.next());
-    r.tokens.push(s.token);
-    r.logprobs.push(s.logprob);
-    if (opts.constraint) r.state = opts.constraint.advance(r.state, s.token);
-    if (stop.has(s.token) || (opts.constraint && opts.constraint.isComplete(r.state))) {
-      r.done = true;
-      r.finished = true;
-    }
-    next.push(s.token);
-  });
-  return next;
 }

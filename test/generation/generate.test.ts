@@ -73,3 +73,21 @@ test("constrained sampling only emits allowed tokens, and its log-probs are thos
   assert.ok(lp.every((x) => x <= 0 && x > -Infinity));
   for (const t of [scored.logprobs, scored.entropy, scored.mask]) t.dispose();
 });
+
+test("constrained sampling over the allowed tokens only draws what the whole-vocabulary rows draw: temperature, top-k/top-p, greedy", () => {
+  const prompts = [[1, 403, 407], [1], [1, 261]];
+  const variants = [
+    { temperature: 0.8 },
+    { temperature: 1.2, topK: 5, topP: 0.9 },
+    { greedy: true },
+  ];
+  for (const sampling of variants) {
+    // Rows advance differently, so the union of the live rows' allowed sets changes from step to step.
+    const constraint = new IncreasingIds(300, 360, 6);
+    const opts = { maxNewTokens: 9, numGenerations: 4, seed: 11, constraint, ...sampling };
+    const restricted = generate(stories, prompts, opts);
+    const whole = generate(stories, prompts, { ...opts, restrictToAllowed: false });
+    assert.deepEqual(restricted.completions, whole.completions, JSON.stringify(sampling));
+    restricted.logprobs.flat().forEach((x, i) => assert.ok(Math.abs(x - whole.logprobs.flat()[i]!) < 1e-5, `${JSON.stringify(sampling)} token ${i}`));
+  }
+});
