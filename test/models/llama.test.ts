@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as T from "../../src/torch/index.js";
-import { HfTokenizer, KVCache, LlamaModel, loadCheckpoint, presets, saveHfCheckpoint, type LlamaConfig } from "../../src/models/index.js";
+import { HfTokenizer, KVCache, LlamaModel, SharedPrefixCache, loadCheckpoint, presets, saveHfCheckpoint, type LlamaConfig } from "../../src/models/index.js";
 import { byteLevelTokenizerJson } from "./helpers.js";
 
 const VARIANTS: [string, Partial<LlamaConfig>][] = [
@@ -37,6 +37,45 @@ for (const [name, overrides] of VARIANTS) {
         cache.dispose();
         assert.ok(maxDiff(T.cat(steps, 1), full) < 1e-5, "cached logits");
         assert.ok(maxDiff(viaFused, full) < 1e-5, "fused inference weights");
+      }),
+    );
+    model.dispose();
+  });
+}
+
+for (const [name, overrides] of VARIANTS) {
+  test(`shared-prefix decoding equals full recomputation of every rollout: ${name}`, () => {
+    T.manualSeed(8);
+    const model = LlamaModel.init(presets.micro(50, overrides));
+    const c = model.config;
+    // Two prompts of different lengths (left-padded to 5), three rollouts each, four fed tokens.
+    const prompts = [[1, 7, 12, 33, 4], [1, 9, 21]];
+    const g = 3;
+    const fed = Array.from({ length: prompts.length * g }, (_, r) => [10 + r, 20 + r, 30 - r, 3 + r]);
+    const width = 5;
+    T.tidy(() =>
+      T.noGrad(() => {
+        const fused = model.inferenceWeights();
+        const ids = T.tensor([[1, 7, 12, 33, 4], [0, 0, 1, 9, 21]], { dtype: "int64" });
+        const positions = T.tensor([[0, 1, 2, 3, 4], [0, 0, 0, 1, 2]], { dtype: "int64" });
+        const promptMask = T.tensor(Uint8Array.from([1, 1, 1, 1, 1, 0, 0, 1, 1, 1]), { shape: [2, width], dtype: "bool" });
+        const prefill = KVCache.allocate(c.numLayers, 2, c.numKvHeads, width, c.headDim);
+        model.forward(ids, { positions, keyMask: promptMask, cache: prefill, fused });
+        const cache = SharedPrefixCache.fromPrefill(prefill, g, promptMask, 4);
+        prefill.dispose();
+        const rows = fed.length;
+        for (let step = 0; step < 4; step++) {
+          const next = T.tensor(BigInt64Array.from(fed, (f) => BigInt(f[step]!)), { shape: [rows, 1] });
+          const pos = T.tensor(BigInt64Array.from(fed, (_, r) => BigInt(prompts[Math.floor(r / g)]!.length + step)), { shape: [rows, 1] });
+          const logits = model.forward(next, { positions: pos, cache, fused });
+          fed.forEach((f, r) => {
+            const sequence = [...prompts[Math.floor(r / g)]!, ...f.slice(0, step + 1)];
+            const full = model.forward(T.tensor([sequence], { dtype: "int64" })).narrow(1, sequence.length - 1, 1);
+            assert.ok(maxDiff(logits.narrow(0, r, 1), full) < 1e-5, `rollout ${r}, step ${step}`);
+          });
+        }
+        cache.dispose();
+        fused.dispose();
       }),
     );
     model.dispose();
