@@ -5,6 +5,7 @@
  */
 import * as T from "../../torch/index.js";
 import type { PolicyModel } from "./policy.js";
+import type { LlamaModel } from "../../models/llama.js";
 import type { EncodedExample, TaskSetup } from "./data.js";
 import type { Rng } from "../../util/random.js";
 import type { TokenConstraint } from "../../generation/constraint.js";
@@ -18,26 +19,65 @@ export interface SftStepResult {
 }
 
 /**
- * bool [N, V]: true where the automaton forbids the token, for every completion token of every
- * pair in order. With constrained decoding the policy is the masked, renormalised distribution
- * (SPEC §1), so SFT fits that distribution: its softmax runs over the allowed tokens only, and
- * every gradient goes to telling the pool's candidates apart.
+ * With constrained decoding the policy is the masked, renormalised distribution (SPEC §1), so
+ * SFT fits that distribution: its softmax runs over the allowed tokens only, and every gradient
+ * goes to telling the pool's candidates apart. Tokens no step of the batch allows have
+ * probability 0 everywhere, so the head runs on the union of the allowed sets only (hundreds of
+ * columns against thousands; every column when `restrict` is false): `columns` ascending,
+ * `forbidden` bool [N, columns] for every completion token of every pair in order, and
+ * `columnOf` mapping a token to its column.
  */
-function forbiddenRows(pairs: readonly SftPair[], vocabSize: number): T.Tensor {
-  const n = pairs.reduce((s, p) => s + p.completion.length, 0);
-  const m = new Uint8Array(n * vocabSize).fill(1);
-  let row = 0;
+function allowedColumns(pairs: readonly SftPair[], vocabSize: number, restrict: boolean): { columns: number[]; forbidden: T.Tensor; columnOf: Int32Array } {
+  const steps: Int32Array[] = [];
   for (const p of pairs) {
     const c = p.constraint!;
     let state = c.initial(0);
     for (const t of p.constraintPrefix ?? []) state = c.advance(state, t);
     for (const t of p.completion) {
-      for (const a of c.allowedTokens(state)) m[row * vocabSize + a] = 0;
+      steps.push(c.allowedTokens(state));
       state = c.advance(state, t);
-      row++;
     }
   }
-  return T.tensor(m, { shape: [n, vocabSize], dtype: "bool" });
+  const columnOf = new Int32Array(vocabSize).fill(-1);
+  if (restrict) for (const a of steps) for (const t of a) columnOf[t] = 0;
+  else columnOf.fill(0);
+  const columns: number[] = [];
+  columnOf.forEach((mark, t) => {
+    if (mark === 0) columns.push(t);
+  });
+  columns.forEach((t, k) => (columnOf[t] = k));
+  const m = new Uint8Array(steps.length * columns.length).fill(1);
+  steps.forEach((a, row) => {
+    for (const t of a) m[row * columns.length + columnOf[t]!] = 0;
+  });
+  return { columns, forbidden: T.tensor(m, { shape: [steps.length, columns.length], dtype: "bool" }), columnOf };
+}
+
+/**
+ * Mean cross-entropy over the completion tokens of a batch of pairs, with the logits and targets
+ * it was computed from (for token accuracy). Constrained, the softmax is over each step's allowed
+ * tokens, computed on the allowed columns only unless `restrictToAllowed` is false (the
+ * whole-vocabulary form, same values).
+ */
+export function sftLoss(model: LlamaModel, pairs: readonly SftPair[], padId: number, constrained: boolean, restrictToAllowed = true) {
+  const packed = packSequences(pairs.map((p) => p.prompt), pairs.map((p) => p.completion), padId);
+  // The head runs only at completion positions: prompts are most of each row and carry no loss.
+  const hidden = model.forward(packed.input, { hiddenOnly: true });
+  const [b, t, d] = hidden.shape as [number, number, number];
+  const positions = lossPositions(packed.targetMask.toFloat32Array());
+  const selected = hidden.reshape(b * t, d).indexSelect(0, T.tensor(BigInt64Array.from(positions, BigInt)));
+  let logits: T.Tensor, targets: T.Tensor;
+  if (constrained) {
+    const allowed = allowedColumns(pairs, model.config.vocabSize, restrictToAllowed);
+    if (allowed.forbidden.size(0) !== positions.length) throw new Error(`sft: ${positions.length} loss positions for ${allowed.forbidden.size(0)} completion tokens`);
+    const head = restrictToAllowed ? model.headWeight.indexSelect(0, T.tensor(BigInt64Array.from(allowed.columns, BigInt))) : model.headWeight;
+    logits = T.linear(selected, head).maskedFill(allowed.forbidden, -Infinity);
+    targets = T.tensor(BigInt64Array.from(pairs.flatMap((p) => p.completion.map((tok) => allowed.columnOf[tok]!)), BigInt));
+  } else {
+    logits = model.logits(selected);
+    targets = packed.targets.reshape(b * t).indexSelect(0, T.tensor(BigInt64Array.from(positions, BigInt)));
+  }
+  return { loss: T.crossEntropy(logits, targets), logits, targets };
 }
 
 /** Flat indices of the positions whose mask is 1. */
@@ -81,15 +121,7 @@ export function sftStep(
   const batch = Array.from({ length: batchSize }, () => task.train[loop.dataRng.int(task.train.length)]!);
   const pairs = batch.map((e) => pairOf(e, loop.dataRng));
   const r = T.tidy(() => {
-    const packed = packSequences(pairs.map((p) => p.prompt), pairs.map((p) => p.completion), task.vocab.padId);
-    // The head runs only at completion positions: prompts are most of each row and carry no loss.
-    const hidden = policy.model.forward(packed.input, { hiddenOnly: true });
-    const [b, t, d] = hidden.shape as [number, number, number];
-    const rows = T.tensor(BigInt64Array.from(lossPositions(packed.targetMask.toFloat32Array()), BigInt));
-    let logits = policy.model.logits(hidden.reshape(b * t, d).indexSelect(0, rows));
-    if (constrained) logits = logits.maskedFill(forbiddenRows(pairs, logits.size(1)), -Infinity);
-    const targets = packed.targets.reshape(b * t).indexSelect(0, rows);
-    const loss = T.crossEntropy(logits, targets);
+    const { loss, logits, targets } = sftLoss(policy.model, pairs, task.vocab.padId, constrained);
     loss.backward();
     const correct = T.noGrad(() => logits.argmax(-1).eq(targets).float().mean().item());
     return { loss: loss.item(), tokenAccuracy: correct };
