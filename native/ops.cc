@@ -2,7 +2,6 @@
 // Binary operations accept a tensor or a number as their second operand.
 #include "common.h"
 
-
 #include <cmath>
 
 namespace fgrpo {

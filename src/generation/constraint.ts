@@ -24,3 +24,31 @@ export interface TokenConstraint<S = unknown> {
   /** True once the completion is finished (the end-of-sequence token has been consumed). */
   isComplete(state: S): boolean;
 }
+
+/**
+ * The allowed set before each token of `tokens`, replaying the constraint from `state` (which
+ * throws, as `advance` does, on a token that is not allowed).
+ */
+export function allowedAlong<S>(constraint: TokenConstraint<S>, state: S, tokens: readonly number[]): Int32Array[] {
+  return tokens.map((token) => {
+    const allowed = constraint.allowedTokens(state);
+    state = constraint.advance(state, token);
+    return allowed;
+  });
+}
+
+/**
+ * The union of token sets (null entries skipped) as ascending `columns`, with `columnOf` mapping
+ * a token id below `vocab` to its column (−1 outside the union): the output-head columns a
+ * constrained step, completion or batch needs.
+ */
+export function allowedUnion(sets: Iterable<Int32Array | null>, vocab: number): { columns: number[]; columnOf: Int32Array } {
+  const columnOf = new Int32Array(vocab).fill(-1);
+  for (const set of sets) for (const t of set ?? []) columnOf[t] = 0;
+  const columns: number[] = [];
+  columnOf.forEach((mark, t) => {
+    if (mark === 0) columns.push(t);
+  });
+  columns.forEach((t, c) => (columnOf[t] = c));
+  return { columns, columnOf };
+}

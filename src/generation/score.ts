@@ -14,7 +14,7 @@
 import * as T from "../torch/index.js";
 import { PrefixKV, RecordingKV } from "../models/kv-cache.js";
 import type { LlamaModel } from "../models/llama.js";
-import type { TokenConstraint } from "./constraint.js";
+import { allowedAlong, allowedUnion, type TokenConstraint } from "./constraint.js";
 import { checkTokens, int64, keyMask, padLeft } from "./batch.js";
 
 export interface ScoreOptions {
@@ -143,12 +143,10 @@ function sharedHidden(model: LlamaModel, prompts: readonly (readonly number[])[]
 function forbiddenMask(constraint: TokenConstraint<any>, completions: readonly (readonly number[])[], groupOf: readonly number[], len: number, vocab: number, device: string): T.Tensor {
   const m = new Uint8Array(completions.length * len * vocab);
   completions.forEach((x, i) => {
-    let state = constraint.initial(groupOf[i]);
-    x.forEach((token, j) => {
+    allowedAlong(constraint, constraint.initial(groupOf[i]), x).forEach((allowed, j) => {
       const row = m.subarray((i * len + j) * vocab, (i * len + j + 1) * vocab);
       row.fill(1);
-      for (const a of constraint.allowedTokens(state)) row[a] = 0;
-      state = constraint.advance(state, token);
+      for (const a of allowed) row[a] = 0;
     });
   });
   return T.tensor(m, { shape: [completions.length, len, vocab], dtype: "bool", device });
@@ -165,25 +163,18 @@ function forbiddenMask(constraint: TokenConstraint<any>, completions: readonly (
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each constraint has its own state type
 function restrictedHead(model: LlamaModel, constraint: TokenConstraint<any>, completions: readonly (readonly number[])[], groupOf: readonly number[], len: number, device: string) {
-  const steps = completions.map((x, i) => {
-    let state = constraint.initial(groupOf[i]);
-    return x.map((token) => {
-      const allowed = constraint.allowedTokens(state);
-      state = constraint.advance(state, token);
-      return allowed;
-    });
-  });
+  const vocab = model.config.vocabSize;
+  const steps = completions.map((x, i) => allowedAlong(constraint, constraint.initial(groupOf[i]), x));
   const unions = steps.map((rowSteps) => {
-    const union = [...new Set(rowSteps.flatMap((a) => Array.from(a)))].sort((a, b) => a - b);
-    return union.length > 0 ? union : [0];
+    const u = allowedUnion(rowSteps, vocab);
+    return u.columns.length > 0 ? u : allowedUnion([Int32Array.of(0)], vocab);
   });
-  const k = Math.max(...unions.map((u) => u.length));
+  const k = Math.max(...unions.map((u) => u.columns.length));
   const r = completions.length;
   const tokens = new Array<number>(r * k);
   const allowed = new Uint8Array(r * len * k);
   const targets = new Array<number>(r * len).fill(0);
-  unions.forEach((union, i) => {
-    const column = new Map(union.map((t, c) => [t, c]));
+  unions.forEach(({ columns: union, columnOf }, i) => {
     for (let c = 0; c < k; c++) tokens[i * k + c] = union[c] ?? union[0]!;
     for (let j = 0; j < len; j++) {
       const row = allowed.subarray((i * len + j) * k, (i * len + j + 1) * k);
@@ -192,8 +183,8 @@ function restrictedHead(model: LlamaModel, constraint: TokenConstraint<any>, com
         row.fill(1, 0, union.length);
         continue;
       }
-      for (const t of step) row[column.get(t)!] = 1;
-      targets[i * len + j] = column.get(completions[i]![j]!)!;
+      for (const t of step) row[columnOf[t]!] = 1;
+      targets[i * len + j] = columnOf[completions[i]![j]!]!;
     }
   });
   const d = model.config.hiddenSize;

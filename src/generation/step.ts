@@ -8,6 +8,7 @@ import type { Rng } from "../util/random.js";
 import type { GenerateOptions } from "./generate.js";
 import { maskToAllowed, sampleRow, type Sampled } from "./sampling.js";
 import { int64 } from "./batch.js";
+import { allowedUnion } from "./constraint.js";
 
 export interface Rollout {
   prompt: readonly number[];
@@ -50,18 +51,7 @@ export function sampleAllowedStep(hidden: T.Tensor, head: T.Tensor, ctx: StepCon
   const { rollouts, opts } = ctx;
   const constraint = opts.constraint!;
   const allowed = rollouts.map((r) => (r.done ? null : constraint.allowedTokens(r.state)));
-  const column = new Int32Array(ctx.vocab).fill(-1);
-  const union: number[] = [];
-  for (const a of allowed) {
-    for (const t of a ?? []) {
-      if (column[t] === -1) {
-        column[t] = 0;
-        union.push(t);
-      }
-    }
-  }
-  union.sort((a, b) => a - b);
-  union.forEach((t, c) => (column[t] = c));
+  const { columns: union, columnOf: column } = allowedUnion(allowed, ctx.vocab);
   const width = union.length;
   const values = width === 0
     ? new Float32Array(0)

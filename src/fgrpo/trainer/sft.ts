@@ -8,7 +8,7 @@ import type { PolicyModel } from "./policy.js";
 import type { LlamaModel } from "../../models/llama.js";
 import type { EncodedExample, TaskSetup } from "./data.js";
 import type { Rng } from "../../util/random.js";
-import type { TokenConstraint } from "../../generation/constraint.js";
+import { allowedAlong, allowedUnion, type TokenConstraint } from "../../generation/constraint.js";
 import { packSequences } from "./sequences.js";
 import type { TrainingLoop } from "./loop.js";
 
@@ -28,24 +28,12 @@ export interface SftStepResult {
  * `columnOf` mapping a token to its column.
  */
 function allowedColumns(pairs: readonly SftPair[], vocabSize: number, restrict: boolean): { columns: number[]; forbidden: T.Tensor; columnOf: Int32Array } {
-  const steps: Int32Array[] = [];
-  for (const p of pairs) {
+  const steps = pairs.flatMap((p) => {
     const c = p.constraint!;
-    let state = c.initial(0);
-    for (const t of p.constraintPrefix ?? []) state = c.advance(state, t);
-    for (const t of p.completion) {
-      steps.push(c.allowedTokens(state));
-      state = c.advance(state, t);
-    }
-  }
-  const columnOf = new Int32Array(vocabSize).fill(-1);
-  if (restrict) for (const a of steps) for (const t of a) columnOf[t] = 0;
-  else columnOf.fill(0);
-  const columns: number[] = [];
-  columnOf.forEach((mark, t) => {
-    if (mark === 0) columns.push(t);
+    const start = (p.constraintPrefix ?? []).reduce((state, t) => c.advance(state, t), c.initial(0));
+    return allowedAlong(c, start, p.completion);
   });
-  columns.forEach((t, k) => (columnOf[t] = k));
+  const { columns, columnOf } = allowedUnion(restrict ? steps : [Int32Array.from({ length: vocabSize }, (_, t) => t)], vocabSize);
   const m = new Uint8Array(steps.length * columns.length).fill(1);
   steps.forEach((a, row) => {
     for (const t of a) m[row * columns.length + columnOf[t]!] = 0;
@@ -65,7 +53,8 @@ export function sftLoss(model: LlamaModel, pairs: readonly SftPair[], padId: num
   const hidden = model.forward(packed.input, { hiddenOnly: true });
   const [b, t, d] = hidden.shape as [number, number, number];
   const positions = lossPositions(packed.targetMask.toFloat32Array());
-  const selected = hidden.reshape(b * t, d).indexSelect(0, T.tensor(BigInt64Array.from(positions, BigInt)));
+  const rows = T.tensor(BigInt64Array.from(positions, BigInt));
+  const selected = hidden.reshape(b * t, d).indexSelect(0, rows);
   let logits: T.Tensor, targets: T.Tensor;
   if (constrained) {
     const allowed = allowedColumns(pairs, model.config.vocabSize, restrictToAllowed);
@@ -75,7 +64,7 @@ export function sftLoss(model: LlamaModel, pairs: readonly SftPair[], padId: num
     targets = T.tensor(BigInt64Array.from(pairs.flatMap((p) => p.completion.map((tok) => allowed.columnOf[tok]!)), BigInt));
   } else {
     logits = model.logits(selected);
-    targets = packed.targets.reshape(b * t).indexSelect(0, T.tensor(BigInt64Array.from(positions, BigInt)));
+    targets = packed.targets.reshape(b * t).indexSelect(0, rows);
   }
   return { loss: T.crossEntropy(logits, targets), logits, targets };
 }
