@@ -26,6 +26,15 @@ const TINY = {
 const configFile = join(work, "tiny.json");
 writeFileSync(configFile, JSON.stringify(TINY));
 
+test("the package's fgrpo command runs directly, as `npx fgrpo` runs it (executable, with its shebang)", () => {
+  const root = fileURLToPath(new URL("../../../", import.meta.url));
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { bin: Record<string, string> };
+  const r = spawnSync(join(root, pkg.bin.fgrpo!), ["--help"], { encoding: "utf8", cwd: work });
+  assert.equal(r.error, undefined, `spawning the bin: ${r.error?.message}`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /fgrpo/);
+});
+
 test("train, then eval and rank with the trained model", () => {
   const t = fgrpo("train", "--config", configFile, "--quiet");
   assert.equal(t.status, 0, t.stderr);
