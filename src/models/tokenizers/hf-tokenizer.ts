@@ -51,7 +51,10 @@ export class HfTokenizer implements Tokenizer {
   ) {
     this.impl = new HfTokenizerImpl(json, config);
     const vocab = this.impl.get_vocab(true);
-    this.vocabSize = Math.max(...vocab.values()) + 1;
+    // A loop, not Math.max(...ids): spreading a 150k-entry vocabulary overflows the call stack.
+    let maxId = -1;
+    for (const id of vocab.values()) if (id > maxId) maxId = id;
+    this.vocabSize = maxId + 1;
     const idOf = (name: string | null) => (name === null ? null : (this.impl.token_to_id(name) ?? null));
     this.bosId = idOf(tokenName(config.bos_token));
     this.eosId = idOf(tokenName(config.eos_token));
