@@ -11,6 +11,7 @@ import { parseConfig } from "../src/fgrpo/trainer/config.js";
 import { setupTask } from "../src/fgrpo/trainer/data.js";
 import { createPolicy, disposePolicy } from "../src/fgrpo/trainer/policy.js";
 import { TrainingLoop } from "../src/fgrpo/trainer/loop.js";
+import type { TaskVocabCodec } from "../src/fgrpo/trainer/policy-codec.js";
 import { rewardConfigOf, rlStep } from "../src/fgrpo/trainer/rl-step.js";
 import { DEMO_CONFIG } from "../src/fgrpo/trainer/demo-config.js";
 
@@ -26,7 +27,7 @@ export function run(args: string[]): void {
     T.setNumThreads(config.threads, config.blas_threads);
     T.manualSeed(config.seed);
     const task = setupTask(config);
-    const policy = createPolicy(config, task.vocab, 512);
+    const policy = createPolicy(config, task.policyCodec as TaskVocabCodec, 512);
     const loop = new TrainingLoop({
       phase: "rl", outputDir: config.output_dir, params: policy.model.params, settings: config.rl, seed: 1, config,
       saveModel: () => {}, loadModel: () => {}, bestMetric: "ndcg@5", maxConsecutiveFailures: 3,

@@ -13,6 +13,11 @@
  * allowed only when some usable id starts with the digits typed so far), and the constructor
  * checks that every character of the layout exists as a one-character token, so from every
  * state the model can always finish: no dead ends.
+ *
+ * Real vocabularies (Qwen's 151k byte-level BPE tokens) are handled by building the trie once
+ * per tokenizer from the few hundred tokens spelled only with layout characters (see
+ * `layoutTrie`); each step then walks only the trie paths its state allows, so its cost does
+ * not depend on the vocabulary size.
  */
 import type { TokenConstraint } from "../generation/constraint.js";
 import { validateLayout, type RolloutLayout } from "./layout.js";
@@ -48,11 +53,54 @@ interface TrieNode {
   ids: number[];
 }
 
+/** The layout's alphabet: a token with any other character can never be allowed. */
+const ALPHABET: ReadonlySet<string> = new Set("<SLATE>[]</RANK> 0123456789");
+
+/** The trie of a tokenizer's layout-alphabet tokens, and its one-character tokens. */
+interface LayoutTrie {
+  root: TrieNode;
+  singles: Set<string>;
+  /** Tokens in the trie (for reports and tests). */
+  tokens: number;
+}
+
+/** One trie per pieces array: built once per tokenizer, shared by every pool size and layout. */
+const TRIES = new WeakMap<readonly string[], Map<string, LayoutTrie>>();
+
+/**
+ * The trie over the tokens whose strings use only layout characters (EOS ids excluded), cached
+ * per tokenizer: one pass over the vocabulary, the only step whose cost grows with it.
+ */
+export function layoutTrie(tokenizer: TextTokenizer): LayoutTrie {
+  const eosKey = [...tokenizer.eosIds].sort((a, b) => a - b).join(",");
+  let byEos = TRIES.get(tokenizer.pieces);
+  if (byEos === undefined) TRIES.set(tokenizer.pieces, (byEos = new Map()));
+  const cached = byEos.get(eosKey);
+  if (cached !== undefined) return cached;
+  const eos = new Set(tokenizer.eosIds);
+  const trie: LayoutTrie = { root: { children: new Map(), ids: [] }, singles: new Set(), tokens: 0 };
+  tokenizer.pieces.forEach((piece, id) => {
+    if (piece === undefined || piece === "" || eos.has(id)) return;
+    for (const ch of piece) if (!ALPHABET.has(ch)) return;
+    let node = trie.root;
+    for (const ch of piece) {
+      let child = node.children.get(ch);
+      if (child === undefined) node.children.set(ch, (child = { children: new Map(), ids: [] }));
+      node = child;
+    }
+    node.ids.push(id);
+    trie.tokens += 1;
+    if (piece.length === 1) trie.singles.add(piece);
+  });
+  byEos.set(eosKey, trie);
+  return trie;
+}
+
 /** Allowed sets cached before the cache is cleared: bounds memory on long runs with big vocabularies [ours]. */
 const CACHE_LIMIT = 10_000;
 
 export class TextRolloutConstraint implements TokenConstraint<TextRolloutState> {
-  private readonly trie: TrieNode = { children: new Map(), ids: [] };
+  private readonly trie: TrieNode;
   private readonly eosIds: Int32Array;
   /** Digit prefix → the pool positions whose decimal form starts with it. */
   private readonly idsByPrefix = new Map<string, number[]>();
@@ -74,20 +122,9 @@ export class TextRolloutConstraint implements TokenConstraint<TextRolloutState> 
         this.idsByPrefix.set(prefix, list);
       }
     }
-    const alphabet = new Set("<SLATE>[]</RANK> 0123456789");
-    const singles = new Set<string>();
-    tokenizer.pieces.forEach((piece, id) => {
-      if (piece === undefined || piece === "" || this.eosIds.includes(id)) return;
-      if (![...piece].every((ch) => alphabet.has(ch))) return;
-      let node = this.trie;
-      for (const ch of piece) {
-        let child = node.children.get(ch);
-        if (child === undefined) node.children.set(ch, (child = { children: new Map(), ids: [] }));
-        node = child;
-      }
-      node.ids.push(id);
-      if (piece.length === 1) singles.add(piece);
-    });
+    const trie = layoutTrie(tokenizer);
+    this.trie = trie.root;
+    const singles = trie.singles;
     const needed = new Set("<SLATE>[] </RANK>" + Array.from({ length: layout.poolSize }, (_, i) => i + 1).join(""));
     const missing = [...needed].filter((ch) => !singles.has(ch));
     if (missing.length > 0) {

@@ -130,3 +130,30 @@ export function parseTextCompletion(tokens: readonly number[], tokenizer: TextTo
   }
   return { ...parsed, text };
 }
+
+/** A text tokenizer that can also encode (the SFT targets are tokenizations of canonical text). */
+export interface EncodingTextTokenizer extends TextTokenizer {
+  encode(text: string): number[];
+}
+
+/**
+ * The text layout of one pool for a pretrained model: rendering is the tokenizer's own
+ * encoding of the canonical text plus the first EOS id (what SFT trains on, and a sequence the
+ * text automaton accepts); parsing reads sampled ids through their pieces, never re-tokenizing.
+ */
+export class TextRolloutCodec {
+  constructor(
+    readonly tokenizer: EncodingTextTokenizer,
+    readonly layout: RolloutLayout,
+  ) {
+    if (tokenizer.eosIds.length === 0) throw new RangeError("the tokenizer needs at least one EOS id");
+  }
+
+  render(r: Rollout): number[] {
+    return [...this.tokenizer.encode(renderRolloutText(r)), this.tokenizer.eosIds[0]!];
+  }
+
+  parse(tokens: readonly number[]): ParsedRollout {
+    return parseTextCompletion(tokens, this.tokenizer, this.layout);
+  }
+}

@@ -1,4 +1,5 @@
-import { truncateWords, words } from "./text.js";
+import { words } from "./text.js";
+import { DEFAULT_PROMPT_TEMPLATES, fillTemplate, truncateToTokens, type PromptTemplate } from "./prompt-templates.js";
 import type { RankingExample } from "./types.js";
 
 /**
@@ -81,8 +82,13 @@ export interface TextPromptOptions {
   kMax?: number;
   /** Rec: most recent history items shown. Default 20. */
   maxHistory?: number;
-  /** QA: passage budget in whitespace words. Default 100. */
-  passageWords?: number;
+  /** The template (default: the task's built-in one, see prompt-templates.ts). */
+  template?: PromptTemplate;
+  /**
+   * The model tokenizer's token count, for the template's title and passage budgets; default
+   * whitespace words (an approximation for tests and tokenizer-free previews).
+   */
+  countTokens?: (text: string) => number;
 }
 
 export interface TextPrompt {
@@ -91,31 +97,24 @@ export interface TextPrompt {
   text: string;
 }
 
-/** The prompt for a pretrained LLM: an instruction, the query, the numbered pool and the output layout. */
+/** The prompt for a pretrained LLM: the template filled with the query and the numbered pool. */
 export function textPrompt(example: RankingExample, opts: TextPromptOptions = {}): TextPrompt {
-  const nMax = Math.min(opts.nMax ?? 10, example.pool.length), kMax = Math.min(opts.kMax ?? 5, nMax);
   const n = example.pool.length;
+  const nMax = Math.min(opts.nMax ?? 10, n), kMax = Math.min(opts.kMax ?? 5, nMax);
   const isRec = example.task === "rec";
-  const system = isRec
-    ? "You are a recommender system. Given a user's history of items, you select the items from a candidate list the user is most likely to interact with next, and rank them."
-    : "You are a search assistant for multi-hop questions. Given a question and candidate passages, you select the passages needed to answer it, and rank them.";
-  const lines: string[] = [];
+  const tpl = opts.template ?? DEFAULT_PROMPT_TEMPLATES[example.task];
+  const count = opts.countTokens ?? ((s: string) => s.trim().split(/\s+/).length);
+  const cut = (text: string, budget: number) => truncateToTokens(text, budget, count);
+  const candidates = example.pool.map((c, i) => fillTemplate(tpl.candidate, { i: i + 1, text: cut(c.text, isRec ? tpl.title_tokens : tpl.passage_tokens) }));
+  const values: Record<string, string | number> = { n, n_max: nMax, k_max: kMax, candidates: candidates.join("\n") };
   if (isRec) {
     const history = (example.historyText ?? example.history ?? []).slice(-(opts.maxHistory ?? 20));
-    lines.push("The user interacted with these items, oldest first:", ...history.map((h, i) => `${i + 1}. ${h}`), "");
-    lines.push(`Candidate items, each with an id [1] to [${n}]:`);
+    values.history = history.map((h, i) => fillTemplate(tpl.history_item, { i: i + 1, title: cut(h, tpl.title_tokens) })).join("\n");
   } else {
-    lines.push(`Question: ${example.question ?? ""}`, "", `Candidate passages, each with an id [1] to [${n}]:`);
+    values.question = cut(example.question ?? "", tpl.passage_tokens);
   }
-  example.pool.forEach((c, i) => lines.push(`${poolIdSymbol(i + 1)} ${isRec ? c.text : truncateWords(c.text, opts.passageWords ?? 100)}`));
-  lines.push(
-    "",
-    isRec
-      ? `First select between 1 and ${nMax} candidates the user is likely to want next; then rank at most ${kMax} of the selected ones, best first.`
-      : `First select between 1 and ${nMax} passages that may be needed to answer the question; then rank at most ${kMax} of the selected ones, most useful first.`,
-    `Answer with the ids only, in exactly this layout: <SLATE> [i] [j] ... </SLATE> <RANK> [j] > [i] > ... </RANK>`,
-    "Every id in <RANK> must appear in <SLATE>; do not repeat an id; write nothing else.",
-  );
-  const user = lines.join("\n");
-  return { messages: [{ role: "system", content: system }, { role: "user", content: user }], text: `${system}\n\n${user}\n\nAnswer: ` };
+  const system = fillTemplate(tpl.system, values);
+  const user = fillTemplate(tpl.user, values);
+  const messages: ChatMessage[] = system === "" ? [{ role: "user", content: user }] : [{ role: "system", content: system }, { role: "user", content: user }];
+  return { messages, text: `${system === "" ? "" : system + "\n\n"}${user}\n\nAnswer: ` };
 }

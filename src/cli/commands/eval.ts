@@ -36,9 +36,9 @@ const evalCommand: Command = {
     const limit = values.limit === undefined ? undefined : intOption(values, "limit", 0);
     if (limit !== undefined && limit < 1) throw new UsageError("--limit must be ≥ 1");
     const config = findRunConfig(dir, values.config as string | undefined);
-    const policy = loadPolicy(dir);
+    const policy = loadPolicy(dir, config);
     try {
-      const task = setupTask(config, policy.vocab);
+      const task = setupTask(config, policy.codec);
       const examples = task.evalExamples(split, limit);
       const progress = new Progress("eval", examples.length, { quiet: Boolean(values.quiet) || Boolean(values.json) });
       const r = evaluatePolicy(policy, task, examples, { constrained: !values.unconstrained, seed: config.seed, onProgress: (d) => progress.update(d) });

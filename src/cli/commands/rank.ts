@@ -28,7 +28,7 @@ const rank: Command = {
     const output = requireString(parsed.values, "output");
     const config = findRunConfig(dir, parsed.values.config as string | undefined);
     const requests = readRequests(input, config.task.task, config.task.pool_size);
-    const policy = loadPolicy(dir);
+    const policy = loadPolicy(dir, config);
     try {
       const ranked = rankRequests(policy, config, requests, { constrained: !parsed.values.unconstrained });
       writeFileAtomic(output, ranked.map((r) => JSON.stringify(r) + "\n").join(""));

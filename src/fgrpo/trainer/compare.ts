@@ -122,7 +122,7 @@ export function runComparison(base: TrainConfig, opts: CompareOptions): Comparis
 }
 
 function evaluateModel(dir: string, task: TaskSetup, examples: ReturnType<TaskSetup["evalExamples"]>, base: TrainConfig, seed: number): EvalSummary["perQuery"] {
-  const policy = loadPolicy(dir);
+  const policy = loadPolicy(dir, base);
   try {
     return evaluatePolicy(policy, task, examples, { constrained: base.rl.constrained_decoding, seed }).summary.perQuery;
   } finally {

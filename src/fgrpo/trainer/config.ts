@@ -38,6 +38,11 @@ export const TaskSection = z.object({
   max_history: positiveInt.default(20),
   /** QA: words kept per passage in prompts. */
   max_passage_words: positiveInt.default(24),
+  /**
+   * Text mode (a model.checkpoint with tokenizer.json): a prompt template file (JSON, see
+   * docs/training.md and configs/prompts/); null = the task's built-in template.
+   */
+  prompt_template: z.string().nullable().default(null),
 }).strict();
 
 export const LayoutSection = z.object({

@@ -1,22 +1,23 @@
 /**
- * The trainer's view of a task: examples of each split encoded for a token-vocabulary model,
- * the rollout codec, and the mapping between pool positions and candidate ids that rewards and
- * metrics need.
+ * The trainer's view of a task: examples of each split encoded by the policy codec (a task
+ * vocabulary or a pretrained model's tokenizer), each with its pool's rollout codec and grammar
+ * automaton, and the mapping between pool positions and candidate ids that rewards and metrics
+ * need.
  */
 import { loadTaskData, type SplitName, type TaskData } from "../../tasks/task-data.js";
 import { buildTaskVocab } from "../../tasks/vocab.js";
-import { itemSymbol, promptSymbols } from "../../tasks/prompts.js";
 import { goldTarget } from "../../tasks/gold.js";
 import type { RankingExample } from "../../tasks/types.js";
 import { TaskVocab } from "../../models/task-vocab.js";
 import { Rng } from "../../util/random.js";
 import { VocabRolloutCodec, rolloutSymbols } from "../grammar-tokens.js";
-import { VocabRolloutConstraint } from "../automaton-vocab.js";
-import { idSymbol, type RolloutLayout, type Rollout } from "../layout.js";
+import { type RolloutLayout, type Rollout } from "../layout.js";
 import { MultiConstraint } from "../multi-constraint.js";
 import type { TokenConstraint } from "../../generation/constraint.js";
 import { gradesByPosition } from "../rewards.js";
-import { idTokensOf, type TrainConfig } from "./config.js";
+import type { TrainConfig } from "./config.js";
+import { InputError } from "../../util/errors.js";
+import { TaskVocabCodec, type PolicyCodec, type RolloutCodec } from "./policy-codec.js";
 
 /** One prompt ready for the model. */
 export interface EncodedExample {
@@ -25,16 +26,20 @@ export interface EncodedExample {
   /** Candidate id → grade, by 1-based pool position (what the rewards read). */
   grades: Map<number, number>;
   /** Renders and parses this pool's completions (its own id tokens with `layout.id_tokens: item`). */
-  codec: VocabRolloutCodec;
-  constraint: VocabRolloutConstraint;
+  codec: RolloutCodec;
+  constraint: TokenConstraint<unknown>;
 }
 
 export interface TaskSetup {
   data: TaskData;
-  vocab: TaskVocab;
+  /** How the policy reads prompts and writes completions (task vocabulary or text). */
+  policyCodec: PolicyCodec;
   layout: RolloutLayout;
-  /** The "[i]" codec of the layout: the tags (shared by every pool's codec) and the pool_id style. */
-  codec: VocabRolloutCodec;
+  /**
+   * The task vocabulary and its "[i]" codec (the tags shared by every pool's codec), for the
+   * methods that splice token-level slates (decoupled); an InputError in text mode.
+   */
+  taskVocab(): { vocab: TaskVocab; codec: VocabRolloutCodec };
   train: EncodedExample[];
   /** The constraint of a batch of prompts (prompt i follows examples[i]'s pool). */
   batchConstraint(examples: readonly EncodedExample[]): TokenConstraint<unknown>;
@@ -54,9 +59,9 @@ export function layoutOf(config: TrainConfig): RolloutLayout {
 
 /**
  * Loads the task and builds the vocabulary from the training examples (plus the layout's
- * symbols), or takes a given vocabulary (when continuing from a checkpoint).
+ * symbols), or takes a given policy codec (a checkpoint's vocabulary or tokenizer).
  */
-export function setupTask(config: TrainConfig, givenVocab?: TaskVocab): TaskSetup {
+export function setupTask(config: TrainConfig, givenCodec?: PolicyCodec): TaskSetup {
   const t = config.task;
   const data = loadTaskData({ task: t.task, data: t.data ?? undefined, poolSize: t.pool_size, seed: config.seed, negatives: t.negatives, firstStage: t.first_stage ?? undefined });
   const promptOpts = { maxHistory: t.max_history, passageWords: t.max_passage_words };
@@ -65,15 +70,18 @@ export function setupTask(config: TrainConfig, givenVocab?: TaskVocab): TaskSetu
   trainExamples = new Rng(config.seed ^ 0x5eed).shuffle(trainExamples.slice());
   if (t.train_examples !== null) trainExamples = trainExamples.slice(0, t.train_examples);
   const layout = layoutOf(config);
-  const vocab = givenVocab ?? extendVocab(buildTaskVocab(trainExamples, { ...promptOpts, poolSize: t.pool_size }), layout);
-  const encode = exampleEncoder(config, vocab, layout);
-  const codec = new VocabRolloutCodec(vocab, layout);
+  const policyCodec = givenCodec ?? new TaskVocabCodec(config, extendVocab(buildTaskVocab(trainExamples, { ...promptOpts, poolSize: t.pool_size }), layout));
+  const encode = exampleEncoder(policyCodec, layout);
+  const vocabCodec = policyCodec instanceof TaskVocabCodec ? new VocabRolloutCodec(policyCodec.vocab, layout) : null;
   const evalCache = new Map<string, EncodedExample[]>();
   return {
     data,
-    vocab,
+    policyCodec,
     layout,
-    codec,
+    taskVocab() {
+      if (!(policyCodec instanceof TaskVocabCodec) || vocabCodec === null) throw new InputError("this method splices token-level slates and needs a task-vocabulary model; text models (model.checkpoint with tokenizer.json) train with sft, fgrpo, grpo and gspo", { field: "model.checkpoint" });
+      return { vocab: policyCodec.vocab, codec: vocabCodec };
+    },
     train: trainExamples.map(encode),
     batchConstraint: (examples) => batchConstraint(examples),
     encode,
@@ -95,34 +103,17 @@ export function setupTask(config: TrainConfig, givenVocab?: TaskVocab): TaskSetu
 }
 
 /**
- * Encodes examples into prompt ids with the config's prompt settings (no data needed), with the
- * codec and constraint of each pool. `layout` defaults to the config's; a smaller pool (a
- * user's request) gets a layout of its own size.
+ * Encodes examples into prompt ids with the policy codec, with the rollout codec and constraint
+ * of each pool. A pool smaller than `layout.poolSize` (a user's request) gets a layout of its
+ * own size.
  */
-export function exampleEncoder(config: TrainConfig, vocab: TaskVocab, layout: RolloutLayout = layoutOf(config)): (example: RankingExample) => EncodedExample {
-  const promptOpts = { maxHistory: config.task.max_history, passageWords: config.task.max_passage_words };
-  const shared = new Map<number, { codec: VocabRolloutCodec; constraint: VocabRolloutConstraint }>();
-  const poolIdCodec = (size: number) => {
-    let c = shared.get(size);
-    if (!c) {
-      const codec = new VocabRolloutCodec(vocab, poolLayout(layout, size));
-      shared.set(size, (c = { codec, constraint: new VocabRolloutConstraint(codec) }));
-    }
-    return c;
-  };
-  return (example) => {
-    let pair = poolIdCodec(example.pool.length);
-    if (idTokensOf(config) === "item") {
-      const codec = new VocabRolloutCodec(vocab, poolLayout(layout, example.pool.length), itemIdTokens(vocab, example));
-      pair = { codec, constraint: new VocabRolloutConstraint(codec) };
-    }
-    return {
-      example,
-      promptIds: vocab.encode(promptSymbols(example, promptOpts)),
-      grades: gradesByPosition(example.pool.map((c) => c.id), example.relevant),
-      ...pair,
-    };
-  };
+export function exampleEncoder(codec: PolicyCodec, layout: RolloutLayout): (example: RankingExample) => EncodedExample {
+  return (example) => ({
+    example,
+    promptIds: codec.encodePrompt(example),
+    grades: gradesByPosition(example.pool.map((c) => c.id), example.relevant),
+    ...codec.grammar(example, poolLayout(layout, example.pool.length)),
+  });
 }
 
 /** The layout of a pool of `size` candidates (requests may bring fewer than N). */
@@ -130,20 +121,6 @@ function poolLayout(layout: RolloutLayout, size: number): RolloutLayout {
   if (size === layout.poolSize) return layout;
   const nMax = Math.min(layout.nMax, size);
   return { poolSize: size, nMax, kMax: Math.min(layout.kMax, nMax) };
-}
-
-/**
- * Each candidate's own item token, or its "[i]" token when the vocabulary lacks the item or two
- * candidates would share a token (so every position stays addressable).
- */
-function itemIdTokens(vocab: TaskVocab, example: RankingExample): Int32Array {
-  const tokens = example.pool.map((c) => (vocab.has(itemSymbol(c.id)) ? vocab.id(itemSymbol(c.id)) : -1));
-  const seen = new Set<number>();
-  return Int32Array.from(tokens, (t, i) => {
-    if (t < 0 || seen.has(t)) return vocab.id(idSymbol(i + 1), true);
-    seen.add(t);
-    return t;
-  });
 }
 
 /** One constraint for a batch: the shared one when every pool uses it, else one per prompt. */

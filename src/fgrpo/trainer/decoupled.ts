@@ -30,6 +30,7 @@ import type { TokenConstraint } from "../../generation/constraint.js";
 import type { EncodedExample, TaskSetup } from "./data.js";
 import { createPolicy, disposePolicy, savePolicy, loadPolicyWeights, type PolicyModel } from "./policy.js";
 import { TrainingLoop } from "./loop.js";
+import type { TaskVocabCodec } from "./policy-codec.js";
 import { sftStep, type SftPair } from "./sft.js";
 import { scoreOutputs } from "./evaluate.js";
 import { clipBounds } from "./config.js";
@@ -41,7 +42,7 @@ export const DECOUPLED_METHODS = ["decoupled-sft", "decoupled-rl", "classic-rank
 
 /** Splits a gold completion into its slate part (through </SLATE>) and its ranking part. */
 function splitCompletion(task: TaskSetup, completion: number[]): { slate: number[]; rank: number[] } {
-  const end = completion.indexOf(task.codec.closeSlate) + 1;
+  const end = completion.indexOf(task.taskVocab().codec.closeSlate) + 1;
   return { slate: completion.slice(0, end), rank: completion.slice(end) };
 }
 
@@ -63,7 +64,7 @@ function selectSlates(selector: PolicyModel, task: TaskSetup, examples: readonly
       temperature: opts.temperature,
       numGenerations: opts.numGenerations,
       seed: opts.seed,
-      stopTokens: [task.codec.closeSlate],
+      stopTokens: [task.taskVocab().codec.closeSlate],
       constraint: task.batchConstraint(examples),
     }),
   );
@@ -79,7 +80,7 @@ function rankSlates(ranker: PolicyModel, task: TaskSetup, examples: readonly Enc
       temperature: opts.temperature,
       numGenerations: opts.numGenerations,
       seed: opts.seed,
-      stopTokens: [task.vocab.eosId],
+      stopTokens: [task.taskVocab().vocab.eosId],
       constraint,
     }),
   );
@@ -97,7 +98,7 @@ function classicSlates(task: TaskSetup, examples: readonly EncodedExample[], see
 }
 
 function trainSft(name: string, config: TrainConfig, task: TaskSetup, pairOf: (e: EncodedExample, rng: Rng) => SftPair, hooks: RunHooks): PolicyModel {
-  const policy = createPolicy(config, task.vocab, 512);
+  const policy = createPolicy(config, task.policyCodec as TaskVocabCodec, 512);
   const loop = new TrainingLoop({
     phase: name, outputDir: config.output_dir, params: policy.model.params, settings: config.sft, seed: config.seed * 2 + 1, config,
     saveModel: (dir) => savePolicy(policy, dir), loadModel: (dir) => loadPolicyWeights(policy, dir), bestMetric: "ndcg@5",
@@ -144,7 +145,8 @@ function trainRlStage(stage: "selector" | "ranker", config: TrainConfig, task: T
         completions = selectSlates(policy, task, examples, { greedy: false, numGenerations: g, seed, temperature: rl.temperature }).completions;
         // A slate alone does not parse: complete it with a one-id ranking (its first id). R_gen,
         // the only reward used here, does not read the ranking.
-        full = completions.map((s) => [...s, task.codec.openRank, s[1]!, task.codec.closeRank, task.vocab.eosId]);
+        const { codec } = task.taskVocab();
+        full = completions.map((s) => [...s, codec.openRank, s[1]!, codec.closeRank, codec.eos]);
         constraint = task.batchConstraint(examples);
       } else {
         const slates = selectSlates(selector, task, examples, { greedy: true }).completions;
@@ -189,6 +191,7 @@ export function chainedCompletions(task: TaskSetup, examples: readonly EncodedEx
 
 /** Trains the method's models and evaluates the chain on `examples`. */
 export function runDecoupled(method: string, config: TrainConfig, task: TaskSetup, examples: readonly EncodedExample[], hooks: RunHooks = {}): { perQuery: EvalSummary["perQuery"]; means: Record<string, number> } {
+  task.taskVocab(); // text models cannot run these methods: fail before any training
   T.manualSeed(config.seed);
   writeFileAtomic(join(config.output_dir, "config.json"), JSON.stringify(config, null, 1));
   const ranker = trainSft("ranker", config, task, (e, rng) => rankerPair(task, e, rng), hooks);

@@ -8,7 +8,6 @@ import * as T from "../../torch/index.js";
 import { generate } from "../../generation/generate.js";
 import { DEFAULT_METRICS, evaluateRun, type EvalSummary, type Grades, type QueryRun } from "../../eval/metrics.js";
 import { ROLLOUT_STATUSES, type RolloutStatus } from "../parse-core.js";
-import { maxCompletionTokens } from "../layout.js";
 import type { EncodedExample, TaskSetup } from "./data.js";
 import type { PolicyModel } from "./policy.js";
 
@@ -38,9 +37,9 @@ export function greedyCompletions(policy: PolicyModel, task: TaskSetup, examples
     const chunk = examples.slice(i, i + batch);
     const r = T.noGrad(() =>
       generate(policy.model, chunk.map((e) => e.promptIds), {
-        maxNewTokens: maxCompletionTokens(task.layout),
+        maxNewTokens: task.policyCodec.maxCompletionTokens(task.layout),
         greedy: true,
-        stopTokens: [task.vocab.eosId],
+        stopTokens: [task.policyCodec.eosId],
         constraint: opts.constrained ? task.batchConstraint(chunk) : undefined,
       }),
     );

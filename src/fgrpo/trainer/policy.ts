@@ -1,26 +1,31 @@
 /**
- * The policy the trainer optimises: a Llama-family decoder over a task vocabulary, saved as an
- * HF-layout folder (config.json + model.safetensors) plus the vocabulary (vocab.json).
+ * The policy the trainer optimises: a Llama-family decoder and its policy codec, saved as an
+ * HF-layout folder (config.json + model.safetensors) plus the codec's files — vocab.json for a
+ * task-vocabulary model, the tokenizer files for a pretrained text model (so `transformers`
+ * loads the folder as it loaded the original).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import * as T from "../../torch/index.js";
 import { LlamaModel } from "../../models/llama.js";
 import { presets } from "../../models/config.js";
 import { loadHfModel, saveHfCheckpoint } from "../../models/hf.js";
 import { TaskVocab } from "../../models/task-vocab.js";
-import { writeFileAtomic } from "../../util/atomic-write.js";
+import { readJsonFile } from "../../util/json-file.js";
 import { InputError } from "../../util/errors.js";
 import type { TrainConfig } from "./config.js";
+import { TaskVocabCodec, type PolicyCodec } from "./policy-codec.js";
+import { isTextPolicyFolder, TextPolicyCodec } from "./text-codec.js";
 
 export interface PolicyModel {
   model: LlamaModel;
-  vocab: TaskVocab;
+  codec: PolicyCodec;
 }
 
-/** A new model for the vocabulary, with the config's dimensions, seeded by T.manualSeed. */
-export function createPolicy(config: TrainConfig, vocab: TaskVocab, maxPositions: number): PolicyModel {
+/** A new model for a task vocabulary, with the config's dimensions, seeded by T.manualSeed. */
+export function createPolicy(config: TrainConfig, codec: TaskVocabCodec, maxPositions: number): PolicyModel {
   const m = config.model;
+  const vocab = codec.vocab;
   const llama = presets.tiny(vocab.size, {
     hiddenSize: m.hidden_size,
     numLayers: m.num_layers,
@@ -34,24 +39,43 @@ export function createPolicy(config: TrainConfig, vocab: TaskVocab, maxPositions
     eosTokenIds: [vocab.eosId],
     padTokenId: vocab.padId,
   });
-  return { model: LlamaModel.init(llama), vocab };
+  return { model: LlamaModel.init(llama), codec };
 }
 
-/** Writes the policy into `dir` (created): HF layout plus vocab.json. */
+/** Writes the policy into `dir` (created): HF layout plus the codec's files. */
 export function savePolicy(p: PolicyModel, dir: string): void {
   saveHfCheckpoint(dir, p.model);
-  writeFileAtomic(join(dir, "vocab.json"), JSON.stringify(p.vocab.toJSON()));
+  p.codec.save(dir);
 }
 
-/** Reads a policy folder written by savePolicy. */
-export function loadPolicy(dir: string): PolicyModel {
+/**
+ * The codec of a policy folder: vocab.json (a task-vocabulary model, ours) or tokenizer.json
+ * (a pretrained text model: ours after training, or any HF checkpoint).
+ */
+export function loadPolicyCodec(config: TrainConfig, dir: string): PolicyCodec {
+  if (isTextPolicyFolder(dir)) return TextPolicyCodec.fromFolder(config, dir);
   const vocabFile = join(dir, "vocab.json");
-  if (!existsSync(vocabFile)) throw new InputError("not a policy checkpoint: vocab.json is missing (fgrpo trains task-vocabulary models)", { file: dir });
-  const vocab = TaskVocab.fromJSON(JSON.parse(readFileSync(vocabFile, "utf8")), vocabFile);
+  if (!existsSync(vocabFile)) throw new InputError("not a policy checkpoint: neither vocab.json (a task-vocabulary model) nor tokenizer.json (a pretrained text model) is in the folder", { file: dir });
+  return new TaskVocabCodec(config, TaskVocab.fromJSON(readJsonFile(vocabFile), vocabFile));
+}
+
+/** Loads the model of a policy folder for a codec (read with loadPolicyCodec), trainable. */
+export function loadPolicyModel(dir: string, codec: PolicyCodec): PolicyModel {
   const model = loadHfModel(dir);
   model.params.forEach((t) => t.requiresGrad_(true));
-  if (model.config.vocabSize !== vocab.size) throw new InputError(`model vocabulary (${model.config.vocabSize}) does not match vocab.json (${vocab.size})`, { file: dir });
-  return { model, vocab };
+  const size = model.config.vocabSize;
+  // A text model's embedding is often padded past its tokenizer (Qwen: 151,936 rows for 151,669 ids).
+  const fits = codec.kind === "text" ? size >= codec.vocabSize : size === codec.vocabSize;
+  if (!fits) {
+    model.params.forEach((t) => t.dispose());
+    throw new InputError(`model vocabulary (${size}) does not match the ${codec.kind === "text" ? "tokenizer" : "vocab.json"} (${codec.vocabSize})`, { file: dir });
+  }
+  return { model, codec };
+}
+
+/** Reads a policy folder written by savePolicy (or an HF checkpoint with its tokenizer). */
+export function loadPolicy(dir: string, config: TrainConfig): PolicyModel {
+  return loadPolicyModel(dir, loadPolicyCodec(config, dir));
 }
 
 /** Copies the weights of a saved policy into an existing one (same shapes), in place. */

@@ -14,8 +14,7 @@ import { InputError } from "../../util/errors.js";
 import { generate } from "../../generation/generate.js";
 import * as T from "../../torch/index.js";
 import type { RankingExample, TaskName } from "../../tasks/types.js";
-import { maxCompletionTokens } from "../layout.js";
-import { batchConstraint, exampleEncoder } from "./data.js";
+import { batchConstraint, exampleEncoder, layoutOf } from "./data.js";
 import type { TrainConfig } from "./config.js";
 import type { PolicyModel } from "./policy.js";
 
@@ -61,16 +60,16 @@ export function readRequests(file: string, task: TaskName, maxPool: number): Ran
 
 /** Ranks requests with greedy decoding, each under the grammar automaton of its own pool. */
 export function rankRequests(policy: PolicyModel, config: TrainConfig, requests: RankingExample[], opts: { constrained: boolean; batchSize?: number }): RankedRequest[] {
-  const encode = exampleEncoder(config, policy.vocab);
+  const encode = exampleEncoder(policy.codec, layoutOf(config));
   const out: RankedRequest[] = [];
   const batch = opts.batchSize ?? 64;
   for (let s = 0; s < requests.length; s += batch) {
     const encoded = requests.slice(s, s + batch).map(encode);
     const gen = T.noGrad(() =>
       generate(policy.model, encoded.map((e) => e.promptIds), {
-        maxNewTokens: Math.max(...encoded.map((e) => maxCompletionTokens(e.codec.layout))),
+        maxNewTokens: Math.max(...encoded.map((e) => policy.codec.maxCompletionTokens(e.codec.layout))),
         greedy: true,
-        stopTokens: [policy.vocab.eosId],
+        stopTokens: [policy.codec.eosId],
         constraint: opts.constrained ? batchConstraint(encoded) : undefined,
       }),
     );

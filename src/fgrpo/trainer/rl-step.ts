@@ -8,7 +8,6 @@
 import * as T from "../../torch/index.js";
 import { generate } from "../../generation/generate.js";
 import { scoreCompletions } from "../../generation/score.js";
-import { maxCompletionTokens } from "../layout.js";
 import { batchPhaseMasks } from "../phase-masks.js";
 import { fgrpoLoss, grpoLoss, gspoLoss, meanTokenEntropy, type ObjectiveResult } from "../objectives.js";
 import type { RewardConfig } from "../rewards.js";
@@ -45,7 +44,7 @@ export function rewardConfigOf(rl: RlConfig): RewardConfig {
 }
 
 function maxNewTokens(ctx: RlContext): number {
-  return ctx.rl.max_completion_length ?? maxCompletionTokens(ctx.task.layout);
+  return ctx.rl.max_completion_length ?? ctx.task.policyCodec.maxCompletionTokens(ctx.task.layout);
 }
 
 /** Samples the step's rollouts and scores them with the rewards. */
@@ -60,7 +59,7 @@ export function sampleRollouts(ctx: RlContext): { batch: RolloutBatch; samplingL
       temperature: rl.temperature,
       topK: rl.top_k > 0 ? rl.top_k : undefined,
       topP: rl.top_p < 1 ? rl.top_p : undefined,
-      stopTokens: [task.vocab.eosId],
+      stopTokens: [task.policyCodec.eosId],
       constraint: rl.constrained_decoding ? task.batchConstraint(examples) : undefined,
       // The sampler's own stream, drawn from the data generator so resumed runs replay it.
       seed: loop.dataRng.nextUint32(),

@@ -3,7 +3,8 @@
  * checkpoint tracking, checkpoints and exact resume. `runTraining` is what `fgrpo train` calls.
  *
  *   <output_dir>/config.json     the resolved config
- *   <output_dir>/vocab.json      the task vocabulary (fixed for the run's lifetime)
+ *   <output_dir>/vocab.json      the task vocabulary (fixed for the run's lifetime; none in text
+ *                                mode, where the checkpoint's tokenizer is the vocabulary)
  *   <output_dir>/sft/…           SFT metrics.jsonl and checkpoints (see checkpoint.ts)
  *   <output_dir>/rl/…            RL metrics.jsonl and checkpoints
  *   <output_dir>/results.json    final validation metrics of each phase
@@ -17,7 +18,8 @@ import { InputError } from "../../util/errors.js";
 import { Progress } from "../../util/progress.js";
 import { describeBatchHierarchy, type TrainConfig } from "./config.js";
 import { setupTask, type TaskSetup } from "./data.js";
-import { createPolicy, disposePolicy, loadPolicy, loadPolicyWeights, savePolicy, type PolicyModel } from "./policy.js";
+import { createPolicy, disposePolicy, loadPolicyCodec, loadPolicyModel, loadPolicyWeights, savePolicy, type PolicyModel } from "./policy.js";
+import { TaskVocabCodec, type PolicyCodec } from "./policy-codec.js";
 import { TrainingLoop, type OptimSettings } from "./loop.js";
 import { sftStep } from "./sft.js";
 import { rewardConfigOf, rlStep, type RlContext } from "./rl-step.js";
@@ -37,7 +39,7 @@ export interface RunResult {
   outputDir: string;
   sft: EvalResult | null;
   rl: EvalResult | null;
-  /** The folder of the final model (HF layout + vocab.json). */
+  /** The folder of the final model (HF layout + vocab.json or the tokenizer files). */
   finalModel: string;
   interrupted: boolean;
 }
@@ -56,7 +58,7 @@ export function runTraining(config: TrainConfig, hooks: RunHooks = {}): RunResul
   log(task.data.summary.join("\n"));
   const evalSet = task.evalExamples(config.task.eval_split, config.task.eval_examples);
   const policy = initialPolicy(config, task);
-  log(`model: ${countParameters(policy)} parameters, vocabulary ${task.vocab.size}`);
+  log(`model: ${countParameters(policy)} parameters, ${task.policyCodec.describe()}`);
   const validate = (phase: string) => {
     const progress = new Progress(`${phase} validation`, evalSet.length, { quiet: hooks.quiet });
     return evaluatePolicy(policy, task, evalSet, { constrained: config.rl.constrained_decoding, seed: config.seed, onProgress: (d) => progress.update(d) });
@@ -77,7 +79,10 @@ export function runTraining(config: TrainConfig, hooks: RunHooks = {}): RunResul
   }
 }
 
-/** Loads the task; the vocabulary is saved with the run the first time and reused on resume. */
+/**
+ * Loads the task. A task vocabulary is saved with the run the first time and reused on resume;
+ * a checkpoint brings its own codec (its vocab.json, or its tokenizer: text mode).
+ */
 function prepareTask(config: TrainConfig, out: string): TaskSetup {
   const vocabFile = join(out, "vocab.json");
   const configFile = join(out, "config.json");
@@ -87,25 +92,19 @@ function prepareTask(config: TrainConfig, out: string): TaskSetup {
       throw new InputError(`output_dir already holds a run with a different config; use a new output_dir or the same config to resume`, { file: configFile });
     }
   }
-  let vocab: TaskVocab | undefined;
-  if (config.model.checkpoint) vocab = loadPolicyVocab(config.model.checkpoint);
-  else if (existsSync(vocabFile)) vocab = TaskVocab.fromJSON(JSON.parse(readFileSync(vocabFile, "utf8")), vocabFile);
-  const task = setupTask(config, vocab);
-  writeFileAtomic(vocabFile, JSON.stringify(task.vocab.toJSON()));
+  let codec: PolicyCodec | undefined;
+  if (config.model.checkpoint) codec = loadPolicyCodec(config, config.model.checkpoint);
+  else if (existsSync(vocabFile)) codec = new TaskVocabCodec(config, TaskVocab.fromJSON(JSON.parse(readFileSync(vocabFile, "utf8")), vocabFile));
+  const task = setupTask(config, codec);
+  if (task.policyCodec instanceof TaskVocabCodec) writeFileAtomic(vocabFile, JSON.stringify(task.policyCodec.vocab.toJSON()));
   writeFileAtomic(configFile, JSON.stringify(config, null, 1));
   return task;
 }
 
-function loadPolicyVocab(dir: string): TaskVocab {
-  const file = join(dir, "vocab.json");
-  if (!existsSync(file)) throw new InputError("model.checkpoint has no vocab.json (fgrpo trains task-vocabulary models)", { file: dir });
-  return TaskVocab.fromJSON(JSON.parse(readFileSync(file, "utf8")), file);
-}
-
 function initialPolicy(config: TrainConfig, task: TaskSetup): PolicyModel {
-  if (config.model.checkpoint) return loadPolicy(config.model.checkpoint);
+  if (config.model.checkpoint) return loadPolicyModel(config.model.checkpoint, task.policyCodec);
   const longestPrompt = Math.max(...task.train.map((e) => e.promptIds.length));
-  return createPolicy(config, task.vocab, Math.max(256, 2 * (longestPrompt + 64)));
+  return createPolicy(config, task.policyCodec as TaskVocabCodec, Math.max(256, 2 * (longestPrompt + 64)));
 }
 
 function countParameters(p: PolicyModel): number {
@@ -197,5 +196,5 @@ function runRl(config: TrainConfig, task: TaskSetup, policy: PolicyModel, valida
 function snapshotPolicy(p: PolicyModel): PolicyModel {
   const params = new Map([...p.model.params].map(([k, v]) => [k, T.keep(T.noGrad(() => v.detach().clone()))]));
   const Model = p.model.constructor as new (c: typeof p.model.config, params: Map<string, T.Tensor>) => typeof p.model;
-  return { model: new Model(p.model.config, params), vocab: p.vocab };
+  return { model: new Model(p.model.config, params), codec: p.codec };
 }

@@ -110,7 +110,7 @@ export function sftStep(
   const batch = Array.from({ length: batchSize }, () => task.train[loop.dataRng.int(task.train.length)]!);
   const pairs = batch.map((e) => pairOf(e, loop.dataRng));
   const r = T.tidy(() => {
-    const { loss, logits, targets } = sftLoss(policy.model, pairs, task.vocab.padId, constrained);
+    const { loss, logits, targets } = sftLoss(policy.model, pairs, task.policyCodec.padId, constrained);
     loss.backward();
     const correct = T.noGrad(() => logits.argmax(-1).eq(targets).float().mean().item());
     return { loss: loss.item(), tokenAccuracy: correct };
