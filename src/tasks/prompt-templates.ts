@@ -115,13 +115,17 @@ export function fillTemplate(text: string, values: Record<string, string | numbe
  */
 export function truncateToTokens(text: string, budget: number, countTokens: (s: string) => number): string {
   const t = text.trim();
-  if (countTokens(t) <= budget) return t;
-  const words = t.split(/\s+/);
-  let lo = 1, hi = words.length - 1; // the largest k with count(first k words) ≤ budget; at least 1
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (countTokens(words.slice(0, mid).join(" ")) <= budget) lo = mid;
-    else hi = mid - 1;
-  }
-  return words.slice(0, lo).join(" ");
+  let words = t.split(/\s+/);
+  // Each whitespace-separated word is at least one token (BPE and SentencePiece both split at
+  // spaces), so at most `budget` words can fit: long passages are cut before any tokenization.
+  if (words.length > budget) words = words.slice(0, budget);
+  const head = words.join(" ");
+  const total = countTokens(head);
+  if (total <= budget) return words.length === t.split(/\s+/).length ? t : head;
+  const fits = (k: number) => k <= 1 || countTokens(words.slice(0, k).join(" ")) <= budget;
+  // Start from the proportional guess, then step: two or three tokenizations instead of a search.
+  let k = Math.max(1, Math.min(words.length - 1, Math.floor((words.length * budget) / total)));
+  while (!fits(k)) k--;
+  while (k + 1 < words.length && fits(k + 1)) k++;
+  return words.slice(0, k).join(" ");
 }

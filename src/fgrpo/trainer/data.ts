@@ -22,7 +22,8 @@ import { TaskVocabCodec, type PolicyCodec, type RolloutCodec } from "./policy-co
 /** One prompt ready for the model. */
 export interface EncodedExample {
   example: RankingExample;
-  promptIds: number[];
+  /** The prompt ids (computed on first access, then kept). */
+  readonly promptIds: number[];
   /** Candidate id → grade, by 1-based pool position (what the rewards read). */
   grades: Map<number, number>;
   /** Renders and parses this pool's completions (its own id tokens with `layout.id_tokens: item`). */
@@ -108,12 +109,19 @@ export function setupTask(config: TrainConfig, givenCodec?: PolicyCodec): TaskSe
  * own size.
  */
 export function exampleEncoder(codec: PolicyCodec, layout: RolloutLayout): (example: RankingExample) => EncodedExample {
-  return (example) => ({
-    example,
-    promptIds: codec.encodePrompt(example),
-    grades: gradesByPosition(example.pool.map((c) => c.id), example.relevant),
-    ...codec.grammar(example, poolLayout(layout, example.pool.length)),
-  });
+  return (example) => {
+    let promptIds: number[] | null = null;
+    return {
+      example,
+      // Encoded on first use: a text prompt costs milliseconds of tokenization, and a run
+      // samples only some of its thousands of training prompts.
+      get promptIds() {
+        return (promptIds ??= codec.encodePrompt(example));
+      },
+      grades: gradesByPosition(example.pool.map((c) => c.id), example.relevant),
+      ...codec.grammar(example, poolLayout(layout, example.pool.length)),
+    };
+  };
 }
 
 /** The layout of a pool of `size` candidates (requests may bring fewer than N). */

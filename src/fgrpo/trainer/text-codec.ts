@@ -39,6 +39,8 @@ export class TextPolicyCodec implements PolicyCodec {
   readonly grammarTokenizer: EncodingTextTokenizer;
   private readonly chat: Template | null;
   private readonly grammars = new Map<string, PoolGrammar>();
+  /** Token counts of the texts prompts truncate (titles repeat across a dataset's prompts). */
+  private readonly counts = new Map<string, number>();
 
   /**
    * `chatTemplate`: the Jinja source (null = no chat template: the plain-text prompt is used).
@@ -89,9 +91,18 @@ export class TextPolicyCodec implements PolicyCodec {
       kMax: this.config.layout.k_max,
       maxHistory: this.config.task.max_history,
       template: this.template,
-      countTokens: (s) => this.tokenizer.encode(s).length,
+      countTokens: (s) => this.countTokens(s),
     });
     return this.chat === null ? p.text : this.renderChat(p.messages);
+  }
+
+  private countTokens(s: string): number {
+    let n = this.counts.get(s);
+    if (n === undefined) {
+      if (this.counts.size >= 200_000) this.counts.clear(); // bounds memory on huge datasets
+      this.counts.set(s, (n = this.tokenizer.encode(s).length));
+    }
+    return n;
   }
 
   encodePrompt(example: RankingExample): number[] {
