@@ -2,8 +2,8 @@
  * Hugging Face `tokenizer.json` through @huggingface/tokenizers, the maintained pure-JS port of
  * the tokenizers library (no native code, no network: it reads the JSON we hand it).
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { Tokenizer as HfTokenizerImpl } from "@huggingface/tokenizers";
 import { readJsonFile } from "../../util/json-file.js";
 import { InputError } from "../../util/errors.js";
@@ -42,34 +42,49 @@ function byteLevelDecoder(): Map<string, number> {
 export class HfTokenizer implements Tokenizer {
   readonly bosId: number | null;
   readonly eosId: number | null;
+  /** tokenizer_config.json's pad_token, or null. */
+  readonly padId: number | null;
   readonly vocabSize: number;
   private readonly specialIds: Set<number>;
+  private strings: string[] | null = null;
 
   constructor(
     readonly json: Json,
     readonly config: Json = {},
   ) {
     this.impl = new HfTokenizerImpl(json, config);
-    const vocab = this.impl.get_vocab(true);
-    // A loop, not Math.max(...ids): spreading a 150k-entry vocabulary overflows the call stack.
-    let maxId = -1;
-    for (const id of vocab.values()) if (id > maxId) maxId = id;
-    this.vocabSize = maxId + 1;
+    // The model's id → token table (added tokens included): its length is the vocabulary size.
+    // Neither get_vocab() (builds a 150k-entry Map) nor Math.max(...ids) (overflows the stack).
+    const table = this.impl.model?.vocab;
+    if (!table || table.length === 0) throw new InputError("tokenizer.json has no vocabulary", { field: "model.vocab" });
+    this.vocabSize = table.length;
     const idOf = (name: string | null) => (name === null ? null : (this.impl.token_to_id(name) ?? null));
     this.bosId = idOf(tokenName(config.bos_token));
     this.eosId = idOf(tokenName(config.eos_token));
+    this.padId = idOf(tokenName(config.pad_token));
+    for (const [field, id] of [["bos_token", this.bosId], ["eos_token", this.eosId], ["pad_token", this.padId]] as const) {
+      // A named special token that the vocabulary lacks would silently become "none".
+      if (id === null && tokenName(config[field]) !== null) throw new InputError(`${JSON.stringify(tokenName(config[field]))} is not in the vocabulary`, { file: "tokenizer_config.json", field });
+    }
     this.specialIds = new Set([...this.impl.get_added_tokens_decoder()].filter(([, t]) => t.special).map(([id]) => id));
   }
 
   private readonly impl: HfTokenizerImpl;
 
-  /** Reads tokenizer.json and, when present beside it, tokenizer_config.json. */
+  /**
+   * Reads tokenizer.json and, when present beside it, tokenizer_config.json (special tokens, chat
+   * template) and chat_template.jinja (the chat template as transformers ≥ 4.43 saves it; it wins
+   * over the config's copy, as in transformers).
+   */
   static load(folderOrFile: string): HfTokenizer {
     const isFolder = !folderOrFile.endsWith(".json");
     const file = isFolder ? join(folderOrFile, "tokenizer.json") : folderOrFile;
-    const configFile = join(isFolder ? folderOrFile : join(folderOrFile, ".."), "tokenizer_config.json");
+    const dir = isFolder ? folderOrFile : dirname(folderOrFile);
+    const configFile = join(dir, "tokenizer_config.json");
+    const templateFile = join(dir, "chat_template.jinja");
     const json = readJson(file);
     const config = existsSync(configFile) ? readJson(configFile) : {};
+    if (existsSync(templateFile)) config.chat_template = readFileSync(templateFile, "utf8");
     try {
       return new HfTokenizer(json, config);
     } catch (e) {
@@ -86,10 +101,39 @@ export class HfTokenizer implements Tokenizer {
   }
 
   decode(ids: readonly number[]): string {
+    if (ids.length === 0) return ""; // the library refuses an empty list
     return this.impl.decode(ids.slice(), { skip_special_tokens: true, clean_up_tokenization_spaces: false });
   }
 
+  /** The chat template (tokenizer_config.json's chat_template or chat_template.jinja), or null. */
+  get chatTemplate(): string | null {
+    const t = this.config.chat_template;
+    if (typeof t === "string") return t;
+    // The older list form: [{name, template}], "default" being the one apply_chat_template uses.
+    if (Array.isArray(t)) {
+      const named = t.find((e) => (e as { name?: unknown }).name === "default") as { template?: unknown } | undefined;
+      return typeof named?.template === "string" ? named.template : null;
+    }
+    return null;
+  }
+
+  /** A token's id (special and added tokens included), or null. */
+  tokenId(token: string): number | null {
+    return this.impl.token_to_id(token) ?? null;
+  }
+
+  /** The added tokens of tokenizer.json (specials such as <|im_start|> and plain ones such as <think>). */
+  addedTokens(): { id: number; content: string; special: boolean }[] {
+    return [...this.impl.get_added_tokens_decoder()].map(([id, t]) => ({ id, content: t.content, special: t.special }));
+  }
+
+  /** Computed once per tokenizer (a 150k vocabulary takes a few hundred ms) and shared: do not modify. */
   tokenStrings(): string[] {
+    this.strings ??= this.computeTokenStrings();
+    return this.strings;
+  }
+
+  private computeTokenStrings(): string[] {
     const model = this.json.model as Json | undefined;
     const decoder = this.json.decoder as Json | undefined;
     const byteLevel = decoder?.type === "ByteLevel";
