@@ -5,16 +5,15 @@
  * completions are `<SLATE> [4] [11] </SLATE> <RANK> [11] > [4] </RANK>` + EOS, sampled under
  * the character automaton over the real vocabulary (automaton-text.ts).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { Template } from "@huggingface/jinja";
 import type { TokenConstraint } from "../../generation/constraint.js";
 import { HfTokenizer } from "../../models/tokenizers/hf-tokenizer.js";
+import { ChatTemplate } from "../../models/tokenizers/chat-template.js";
 import { saveTokenizer } from "../../models/hf.js";
 import { DEFAULT_PROMPT_TEMPLATES, readPromptTemplate, type PromptTemplate } from "../../tasks/prompt-templates.js";
-import { textPrompt, type ChatMessage } from "../../tasks/prompts.js";
+import { textPrompt } from "../../tasks/prompts.js";
 import type { RankingExample } from "../../tasks/types.js";
-import { writeFileAtomic } from "../../util/atomic-write.js";
 import { InputError } from "../../util/errors.js";
 import { TextRolloutConstraint } from "../automaton-text.js";
 import { TextRolloutCodec, type EncodingTextTokenizer } from "../grammar-text.js";
@@ -22,62 +21,38 @@ import { maxCompletionChars, type RolloutLayout } from "../layout.js";
 import type { TrainConfig } from "./config.js";
 import type { PolicyCodec, PoolGrammar } from "./policy-codec.js";
 
-/** Piece strings per tokenizer: decoding 150k byte-level tokens once, not once per codec. */
-const PIECES = new WeakMap<HfTokenizer, string[]>();
-
-function piecesOf(tokenizer: HfTokenizer): string[] {
-  let p = PIECES.get(tokenizer);
-  if (!p) PIECES.set(tokenizer, (p = tokenizer.tokenStrings()));
-  return p;
-}
-
 export class TextPolicyCodec implements PolicyCodec {
   readonly kind = "text";
   readonly eosId: number;
   readonly padId: number;
   /** What the grammar sees: every id's decoded string, the EOS, and the encoder. */
   readonly grammarTokenizer: EncodingTextTokenizer;
-  private readonly chat: Template | null;
+  private readonly chat: ChatTemplate | null;
   private readonly grammars = new Map<string, PoolGrammar>();
   /** Token counts of the texts prompts truncate (titles repeat across a dataset's prompts). */
   private readonly counts = new Map<string, number>();
 
-  /**
-   * `chatTemplate`: the Jinja source (null = no chat template: the plain-text prompt is used).
-   * `source` names the folder in errors.
-   */
+  /** The tokenizer's chat template renders the prompts (the plain-text form when it has none). */
   constructor(
     readonly config: TrainConfig,
     readonly tokenizer: HfTokenizer,
     readonly template: PromptTemplate,
-    readonly chatTemplate: string | null,
     source = "<tokenizer>",
   ) {
     if (tokenizer.eosId === null) throw new InputError("the tokenizer has no eos_token (tokenizer_config.json): text completions need one to end", { file: source, field: "eos_token" });
     this.eosId = tokenizer.eosId;
-    const padName = tokenizer.config.pad_token;
-    const pad = typeof padName === "string" ? tokenizer.encode(padName) : [];
-    this.padId = pad.length === 1 ? pad[0]! : this.eosId;
-    const pieces = piecesOf(tokenizer);
-    this.grammarTokenizer = { pieces, eosIds: [this.eosId], encode: (s) => tokenizer.encode(s) };
-    try {
-      this.chat = chatTemplate === null ? null : new Template(chatTemplate);
-    } catch (e) {
-      throw new InputError(`unusable chat_template: ${(e as Error).message}`, { file: source, field: "chat_template" });
-    }
+    this.padId = tokenizer.padId ?? this.eosId;
+    this.grammarTokenizer = { pieces: tokenizer.tokenStrings(), eosIds: [this.eosId], encode: (s) => tokenizer.encode(s) };
+    this.chat = ChatTemplate.of(tokenizer);
   }
 
   /**
-   * The codec of an HF folder: tokenizer.json, tokenizer_config.json (special tokens and
-   * chat_template; a chat_template.jinja file beside it wins, as in transformers), and the
-   * config's prompt template (task.prompt_template, or the task's built-in one).
+   * The codec of an HF folder: tokenizer.json, tokenizer_config.json (special tokens, chat
+   * template; chat_template.jinja wins, as in transformers), and the config's prompt template
+   * (task.prompt_template, or the task's built-in one).
    */
   static fromFolder(config: TrainConfig, folder: string): TextPolicyCodec {
-    const tokenizer = HfTokenizer.load(folder);
-    const jinjaFile = join(folder, "chat_template.jinja");
-    const inConfig = tokenizer.config.chat_template;
-    const chat = existsSync(jinjaFile) ? readFileSync(jinjaFile, "utf8") : typeof inConfig === "string" ? inConfig : null;
-    return new TextPolicyCodec(config, tokenizer, promptTemplateOf(config), chat, folder);
+    return new TextPolicyCodec(config, HfTokenizer.load(folder), promptTemplateOf(config), folder);
   }
 
   get vocabSize(): number {
@@ -93,7 +68,9 @@ export class TextPolicyCodec implements PolicyCodec {
       template: this.template,
       countTokens: (s) => this.countTokens(s),
     });
-    return this.chat === null ? p.text : this.renderChat(p.messages);
+    // Qwen3: answer directly, without a reasoning block (the layout is the whole answer);
+    // templates without the switch ignore it.
+    return this.chat === null ? p.text : this.chat.render(p.messages.map((m) => ({ ...m })), { addGenerationPrompt: true, enableThinking: false });
   }
 
   private countTokens(s: string): number {
@@ -124,25 +101,13 @@ export class TextPolicyCodec implements PolicyCodec {
     return maxCompletionChars(layout) + 1;
   }
 
+  /** tokenizer.json and tokenizer_config.json (which carries the chat template). */
   save(dir: string): void {
     saveTokenizer(dir, this.tokenizer);
-    if (this.chatTemplate !== null && this.tokenizer.config.chat_template !== this.chatTemplate) writeFileAtomic(join(dir, "chat_template.jinja"), this.chatTemplate);
   }
 
   describe(): string {
     return `tokenizer.json of ${this.tokenizer.vocabSize} tokens, ${this.chat ? "chat template" : "plain-text prompts"}`;
-  }
-
-  private renderChat(messages: ChatMessage[]): string {
-    const name = (v: unknown) => (typeof v === "string" ? v : (v as { content?: string } | null)?.content ?? "");
-    return this.chat!.render({
-      messages,
-      add_generation_prompt: true,
-      // Qwen3: answer directly, without a reasoning block (the layout is the whole answer).
-      enable_thinking: false,
-      bos_token: name(this.tokenizer.config.bos_token),
-      eos_token: name(this.tokenizer.config.eos_token),
-    });
   }
 }
 
