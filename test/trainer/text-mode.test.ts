@@ -136,3 +136,14 @@ test("text mode: compare (SFT, F-GRPO and a classic baseline on the same prompts
   assert.equal(r.status, 0, r.stderr);
   assert.match(readFileSync(html, "utf8"), /fgrpo/);
 });
+
+test("configs/text-demo.json validates, and with a text checkpoint it encodes chat prompts of 20 titled candidates", { skip }, () => {
+  if (!existsSync(join(base, "config.json"))) tinyTextCheckpoint(base);
+  const root = fileURLToPath(new URL("../../../", import.meta.url));
+  const raw = JSON.parse(readFileSync(join(root, "configs", "text-demo.json"), "utf8")) as { model: Record<string, unknown>; task: Record<string, unknown> };
+  const cfg = parseConfig({ ...raw, output_dir: join(work, "demo"), model: { ...raw.model, checkpoint: base }, task: { ...raw.task, prompt_template: join(root, "configs", "prompts", "rec.json"), train_examples: 4 } });
+  const task = setupTask(cfg, loadPolicyCodec(cfg, base));
+  const e = task.train[0]!;
+  assert.equal(e.example.pool.length, 20);
+  assert.ok(e.promptIds.length > 200 && e.promptIds.length < 1500, `${e.promptIds.length} prompt tokens`);
+});
