@@ -29,11 +29,12 @@ const work = mkdtempSync(join(tmpdir(), "fgrpo-text-"));
 // Every saved folder holds a 151k-row embedding (~20 MB here): do not leave them behind.
 after(() => rmSync(work, { recursive: true, force: true }));
 
-/** A random 1-layer, d = 32 Llama with the real vocabulary, saved with the project's saver. */
-function tinyTextCheckpoint(dir: string): void {
+/** A random 1-layer, d = 32 Llama (or Qwen3: q/k norm) with the real vocabulary, saved with the project's saver. */
+function tinyTextCheckpoint(dir: string, modelType: "llama" | "qwen3" = "llama"): void {
   const tok = HfTokenizer.load(QWEN3_TOKENIZER_DIR!);
   T.manualSeed(0);
   const model = LlamaModel.init(presets.tiny(tok.vocabSize, {
+    modelType, qkNorm: modelType === "qwen3",
     hiddenSize: 32, intermediateSize: 64, numLayers: 1, numHeads: 2, numKvHeads: 2, headDim: 16,
     maxPositionEmbeddings: 4096, bosTokenId: null, eosTokenIds: [tok.eosId!], padTokenId: tok.eosId,
   }));
@@ -152,4 +153,17 @@ test("configs/text-demo.json validates, and with a text checkpoint it encodes ch
   const e = task.train[0]!;
   assert.equal(e.example.pool.length, 20);
   assert.ok(e.promptIds.length > 200 && e.promptIds.length < 1500, `${e.promptIds.length} prompt tokens`);
+});
+
+test("text mode on a Qwen3-architecture checkpoint (q/k norm): SFT then F-GRPO with valid rollouts, saved as Qwen3ForCausalLM", { skip }, () => {
+  const qwen = join(work, "qwen3-base");
+  tinyTextCheckpoint(qwen, "qwen3");
+  const statuses: Record<string, number>[] = [];
+  const r = runTraining(config("qwen3", { model: { checkpoint: qwen }, sft: { max_steps: 2, batch_size: 2, warmup_steps: 0 }, rl: { max_steps: 1, prompts_per_step: 2, num_generations: 2, warmup_steps: 0 } }), {
+    quiet: true, log: () => {}, onBatch: (batch) => statuses.push(batch.statusCounts),
+  });
+  assert.deepEqual(statuses.map((s) => s.ok), [4]);
+  const saved = JSON.parse(readFileSync(join(r.finalModel, "config.json"), "utf8")) as { model_type: string; architectures: string[] };
+  assert.equal(saved.model_type, "qwen3");
+  assert.deepEqual(saved.architectures, ["Qwen3ForCausalLM"]);
 });
