@@ -39,16 +39,22 @@ export function allowedAlong<S>(constraint: TokenConstraint<S>, state: S, tokens
 
 /**
  * The union of token sets (null entries skipped) as ascending `columns`, with `columnOf` mapping
- * a token id below `vocab` to its column (−1 outside the union): the output-head columns a
- * constrained step, completion or batch needs.
+ * each token of the union to its column (entries of other tokens are unspecified: callers only
+ * look up tokens of the sets): the output-head columns a constrained step, completion or batch
+ * needs. Only the union is visited and sorted, so a decoding step over a 150k-token vocabulary
+ * does not pay a pass over it (a per-step pass plus a fill of −1s cost ~5 ms).
  */
 export function allowedUnion(sets: Iterable<Int32Array | null>, vocab: number): { columns: number[]; columnOf: Int32Array } {
-  const columnOf = new Int32Array(vocab).fill(-1);
-  for (const set of sets) for (const t of set ?? []) columnOf[t] = 0;
+  const columnOf = new Int32Array(vocab); // zero-initialised: 1 marks a token already collected
   const columns: number[] = [];
-  columnOf.forEach((mark, t) => {
-    if (mark === 0) columns.push(t);
-  });
+  for (const set of sets) {
+    for (const t of set ?? []) {
+      if (columnOf[t] === 1) continue;
+      columnOf[t] = 1;
+      columns.push(t);
+    }
+  }
+  columns.sort((a, b) => a - b);
   columns.forEach((t, c) => (columnOf[t] = c));
   return { columns, columnOf };
 }
