@@ -12,7 +12,7 @@
  * method, with the prompt length, the ms split, rollouts/s and the process's peak RSS (the
  * largest so far: run one method per process, `--methods=fgrpo`, for a per-method peak).
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as T from "../src/torch/index.js";
@@ -83,7 +83,16 @@ function runText(args: string[]): void {
   const steps = Number(option(args, "steps") ?? 2);
   const threads = option(args, "threads")?.split(",").map(Number) ?? [1, 1];
   const task = (option(args, "task") ?? "rec") as "rec" | "qa";
-  const checkpoint = option(args, "checkpoint") ?? smallTextCheckpoint();
+  const given = option(args, "checkpoint");
+  const checkpoint = given ?? smallTextCheckpoint();
+  try {
+    runTextMethods(args, checkpoint, given, task, steps, threads);
+  } finally {
+    if (given === undefined) rmSync(checkpoint, { recursive: true, force: true });
+  }
+}
+
+function runTextMethods(args: string[], checkpoint: string, given: string | undefined, task: "rec" | "qa", steps: number, threads: number[]): void {
   const methods = (option(args, "methods") ?? "fgrpo,grpo,gspo").split(",");
   for (const method of methods) {
     const config = parseConfig({
@@ -113,7 +122,7 @@ function runText(args: string[]): void {
     let params = 0;
     for (const t of policy.model.params.values()) params += t.numel;
     console.log(JSON.stringify({
-      bench: "rl-step-text", method, task, checkpoint: option(args, "checkpoint") ?? "random d256 L4 + Qwen3 tokenizer", parameters: params,
+      bench: "rl-step-text", method, task, checkpoint: given ?? "random d256 L4 + Qwen3 tokenizer", parameters: params,
       vocab: policy.model.config.vocabSize, prompts: config.rl.prompts_per_step, generations: config.rl.num_generations,
       prompt_tokens_mean: Math.round(prompts.reduce((a, b) => a + b, 0) / prompts.length), completion_tokens_mean: Math.round(pick("completion_tokens") / rollouts),
       ms_load: Math.round(msLoad), ms_generation: Math.round(pick("ms_generation")), ms_scoring: Math.round(pick("ms_scoring")), ms_update: Math.round(pick("ms_update")),
@@ -122,5 +131,6 @@ function runText(args: string[]): void {
     }));
     loop.dispose();
     disposePolicy(policy);
+    rmSync(config.output_dir, { recursive: true, force: true });
   }
 }
