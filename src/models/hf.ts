@@ -3,7 +3,7 @@
  * model.safetensors.index.json) with HF tensor names, and tokenizer files. Weights stored as
  * BF16/F16 are cast to the model's dtype: float32 by default, the dtype our CPU training runs in.
  */
-import { existsSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { existsSync, realpathSync, rmSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import * as T from "../torch/index.js";
 import { readJsonFile } from "../util/json-file.js";
@@ -76,22 +76,22 @@ export function loadHfModel(folder: string, device?: string, opts: HfLoadOptions
     const files = weightFiles(folder);
     const listed = new Map([...files].flatMap(([file, names]) => names.map((n) => [n, file] as [string, string])));
     for (const file of files.keys()) {
-      let buf: Buffer;
+      const st = T.openSafetensors(file);
       try {
-        buf = readFileSync(file);
-      } catch (e) {
-        throw new InputError(`cannot read weights: ${(e as Error).message}`, { file });
-      }
-      for (const [name, raw] of T.decodeSafetensors(buf, file).tensors) {
-        if (isIgnorable(name, config)) continue;
-        // An index names the shard of each tensor; a tensor found elsewhere too would be loaded twice.
-        if (listed.size > 0 && listed.get(name) !== file) throw new InputError(`tensor not listed for this shard in model.safetensors.index.json`, { file, field: name });
-        if (params.has(name)) throw new InputError("tensor appears twice", { file, field: name });
-        const shape = shapes.get(name);
-        if (!shape) throw new InputError(`unexpected tensor for a ${config.modelType} model`, { file, field: name });
-        if (!FLOAT_DTYPES.has(raw.dtype)) throw new InputError(`weights must be floating point, got ${raw.dtype}`, { file, field: name });
-        if (raw.shape.join(",") !== shape.join(",")) throw new InputError(`shape [${raw.shape}] does not match the config's [${shape}]`, { file, field: name });
-        params.set(name, T.keep(T.tidy(() => T.fromBytes(raw.bytes, raw.shape, raw.dtype).to(dtype).toDevice(device ?? "cpu"))).requiresGrad_());
+        for (const [name, raw] of st.entries) {
+          if (isIgnorable(name, config)) continue;
+          // An index names the shard of each tensor; a tensor found elsewhere too would be loaded twice.
+          if (listed.size > 0 && listed.get(name) !== file) throw new InputError(`tensor not listed for this shard in model.safetensors.index.json`, { file, field: name });
+          if (params.has(name)) throw new InputError("tensor appears twice", { file, field: name });
+          const shape = shapes.get(name);
+          if (!shape) throw new InputError(`unexpected tensor for a ${config.modelType} model`, { file, field: name });
+          if (!FLOAT_DTYPES.has(raw.dtype)) throw new InputError(`weights must be floating point, got ${raw.dtype}`, { file, field: name });
+          if (raw.shape.join(",") !== shape.join(",")) throw new InputError(`shape [${raw.shape}] does not match the config's [${shape}]`, { file, field: name });
+          // Moved in the stored dtype (half the bytes for BF16), then cast where it lives.
+          params.set(name, T.keep(T.tidy(() => T.fromBytes(st.read(name), raw.shape, raw.dtype, device).to(dtype))).requiresGrad_());
+        }
+      } finally {
+        st.close();
       }
     }
     for (const name of shapes.keys()) if (!params.has(name)) throw new InputError(`missing tensor ${name}`, { file: folder });
