@@ -102,6 +102,20 @@ export function loadHfModel(folder: string, device?: string, opts: HfLoadOptions
   return new LlamaModel(config, params);
 }
 
+/**
+ * The end-of-sequence ids of a folder's generation_config.json (transformers' generate() stops on
+ * these: Qwen3 adds <|endoftext|> to config.json's <|im_end|>, Llama 3 Instruct lists three), or []
+ * when the file is absent or names none.
+ */
+export function generationEosTokenIds(folder: string): number[] {
+  const file = join(folder, "generation_config.json");
+  if (!existsSync(file)) return [];
+  const eos = readJson(file).eos_token_id;
+  const ids = Array.isArray(eos) ? eos : eos === undefined || eos === null ? [] : [eos];
+  for (const id of ids) if (!Number.isInteger(id) || (id as number) < 0) throw new InputError(`expected token ids, got ${JSON.stringify(eos)}`, { file, field: "eos_token_id" });
+  return ids as number[];
+}
+
 /** The tokenizer saved in a folder: tokenizer.json, llama2.c's tokenizer.bin, or our vocab.json. */
 export function loadFolderTokenizer(folder: string, vocabSize?: number): Tokenizer | null {
   if (existsSync(join(folder, "tokenizer.json"))) return HfTokenizer.load(folder);

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as T from "../../src/torch/index.js";
@@ -38,6 +38,14 @@ test("fgrpo generate --chat renders the tokenizer's chat template; the ids equal
     assert.equal(prompt.text, "<system> be brief\n<user> the tea\n<assistant> quick");
     const want = generate(model, [prompt.ids], { maxNewTokens: 6, greedy: true, stopTokens: [263] }).completions[0];
     assert.deepEqual((JSON.parse(r.stdout) as { token_ids: number[] }).token_ids, want);
+    // generation_config.json's eos_token_id (as transformers' generate reads it) stops decoding too.
+    writeFileSync(join(dir, "generation_config.json"), JSON.stringify({ eos_token_id: [263, want![0]] }));
+    const stopped = run("--checkpoint", dir, "--chat", "--system", "be brief", "--no-thinking", "--prompt", "the tea", "--greedy", "--max-new-tokens", "6", "--json");
+    assert.equal(stopped.status, 0, `${stopped.stderr} (greedy ids ${JSON.stringify(want)})`);
+    assert.deepEqual((JSON.parse(stopped.stdout) as { token_ids: number[] }).token_ids, want!.slice(0, 1));
+    assert.ok(want!.length > 1, "without it, decoding went on");
+    writeFileSync(join(dir, "generation_config.json"), JSON.stringify({ eos_token_id: "x" }));
+    assert.match(run("--checkpoint", dir, "--prompt", "the", "--max-new-tokens", "2").stderr, /generation_config\.json, field "eos_token_id": expected token ids/);
     model.dispose();
     const noChat = run("--checkpoint", dir, "--system", "x", "--max-new-tokens", "2");
     assert.equal(noChat.status, 2);

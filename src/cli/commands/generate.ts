@@ -1,6 +1,8 @@
 import type { Command } from "../main.js";
 import { intOption, numberOption, parseCommand, requireString, UsageError, type CommandSpec } from "../args.js";
+import { statSync } from "node:fs";
 import { loadCheckpoint } from "../../models/checkpoint.js";
+import { generationEosTokenIds } from "../../models/hf.js";
 import type { Tokenizer } from "../../models/tokenizers/tokenizer.js";
 import { HfTokenizer } from "../../models/tokenizers/hf-tokenizer.js";
 import { applyChatTemplate, type ChatMessage } from "../../models/tokenizers/chat-template.js";
@@ -82,7 +84,8 @@ const command: Command = {
         // Fail before decoding, not at the step that runs out of positions.
         throw new UsageError(`the prompt (${prompt.length} tokens) plus --max-new-tokens ${maxNewTokens} exceeds the model's max_position_embeddings ${limit}`);
       }
-      const stopTokens = [...new Set([...model.config.eosTokenIds, ...(tokenizer?.eosId != null ? [tokenizer.eosId] : [])])];
+      const fromGenerationConfig = statSync(checkpoint).isDirectory() ? generationEosTokenIds(checkpoint) : [];
+      const stopTokens = [...new Set([...model.config.eosTokenIds, ...fromGenerationConfig, ...(tokenizer?.eosId != null ? [tokenizer.eosId] : [])])];
       const out = generate(model, [prompt], { maxNewTokens, greedy, temperature, topP, topK, seed, stopTokens });
       const ids = out.completions[0]!;
       const continuation = tokenizer ? continuationText(tokenizer, prompt, ids) : null;
