@@ -62,6 +62,37 @@ export interface HfLoadOptions {
    * training runs; bfloat16 or float16 where the device computes in it.
    */
   dtype?: "float32" | "float64" | "bfloat16" | "float16";
+  /** Bytes read at a time (default 64 MiB); tests make it small to exercise block-wise reading. */
+  chunkBytes?: number;
+}
+
+/** Read size for weights: one reused buffer, so loading leaves no garbage behind (see readTensor). */
+const CHUNK_BYTES = 64 * 2 ** 20;
+
+/**
+ * One tensor of a safetensors file in `dtype` on `device`, read in row blocks of at most the
+ * chunk's size through the reused `chunk` buffer: each block goes to the device in the stored
+ * dtype (half the bytes for BF16) and is cast into its rows of the result. Peak memory is the
+ * result plus one block (reading whole tensors would hold each one's bytes twice more, and leave
+ * the dropped byte arrays to a later garbage collection). Measured by `npm run bench -- hf-load`.
+ */
+function readTensor(st: ReturnType<typeof T.openSafetensors>, name: string, e: T.SafetensorsEntry, dtype: T.DType, device: string | undefined, chunk: Uint8Array): T.Tensor {
+  const [rows = 1, ...rest] = e.shape;
+  const rowBytes = rest.reduce((a, b) => a * b, 1) * T.DTYPE_BYTES[e.dtype];
+  const out = T.empty(e.shape, { dtype, device });
+  if (rows === 0 || rowBytes === 0) return out;
+  const block = Math.max(1, Math.floor(chunk.byteLength / rowBytes));
+  for (let r0 = 0; r0 < rows; r0 += block) {
+    const n = Math.min(block, rows - r0);
+    // A row wider than the chunk (never for model weights) gets its own buffer.
+    const bytes = n * rowBytes <= chunk.byteLength ? chunk.subarray(0, n * rowBytes) : new Uint8Array(n * rowBytes);
+    st.readInto(name, bytes, r0 * rowBytes);
+    T.tidy(() => {
+      const part = T.fromBytes(bytes, e.shape.length === 0 ? [] : [n, ...rest], e.dtype, device);
+      (e.shape.length === 0 ? out : out.narrow(0, r0, n)).copy_(part);
+    });
+  }
+  return T.keep(out);
 }
 
 /** Loads the model of an HF-layout folder; parameters are `opts.dtype` (float32) and require gradients. */
@@ -74,6 +105,7 @@ export function loadHfModel(folder: string, device?: string, opts: HfLoadOptions
   const params = new Map<string, T.Tensor>();
   try {
     const files = weightFiles(folder);
+    const chunk = new Uint8Array(opts.chunkBytes ?? CHUNK_BYTES);
     const listed = new Map([...files].flatMap(([file, names]) => names.map((n) => [n, file] as [string, string])));
     for (const file of files.keys()) {
       const st = T.openSafetensors(file);
@@ -87,8 +119,7 @@ export function loadHfModel(folder: string, device?: string, opts: HfLoadOptions
           if (!shape) throw new InputError(`unexpected tensor for a ${config.modelType} model`, { file, field: name });
           if (!FLOAT_DTYPES.has(raw.dtype)) throw new InputError(`weights must be floating point, got ${raw.dtype}`, { file, field: name });
           if (raw.shape.join(",") !== shape.join(",")) throw new InputError(`shape [${raw.shape}] does not match the config's [${shape}]`, { file, field: name });
-          // Moved in the stored dtype (half the bytes for BF16), then cast where it lives.
-          params.set(name, T.keep(T.tidy(() => T.fromBytes(st.read(name), raw.shape, raw.dtype, device).to(dtype))).requiresGrad_());
+          params.set(name, readTensor(st, name, raw, dtype, device, chunk).requiresGrad_());
         }
       } finally {
         st.close();

@@ -129,6 +129,8 @@ export function openSafetensors(file: string, opts: { chunkBytes?: number } = {}
   metadata: Record<string, string>;
   entries: Map<string, SafetensorsEntry>;
   read(name: string): Uint8Array;
+  /** Fills `into` with the tensor's bytes from `byteOffset` on (part of a tensor, into a reused buffer). */
+  readInto(name: string, into: Uint8Array, byteOffset?: number): void;
   close(): void;
 } {
   const chunk = opts.chunkBytes ?? 1 << 30;
@@ -162,6 +164,12 @@ export function openSafetensors(file: string, opts: { chunkBytes?: number } = {}
         const out = new Uint8Array(e.end - e.begin);
         readAt(out, 8 + n + e.begin);
         return out;
+      },
+      readInto(name: string, into: Uint8Array, byteOffset = 0): void {
+        const e = entries.get(name);
+        if (!e) throw new RangeError(`no tensor ${name} in ${file}`);
+        if (byteOffset < 0 || e.begin + byteOffset + into.byteLength > e.end) throw new RangeError(`bytes [${byteOffset}, ${byteOffset + into.byteLength}) lie outside tensor ${name}`);
+        readAt(into, 8 + n + e.begin + byteOffset);
       },
       close: () => closeSync(fd),
     };
