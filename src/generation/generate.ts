@@ -86,7 +86,7 @@ export function generate(model: LlamaModel, prompts: readonly (readonly number[]
     // prompts' mask [P, width] in their cache (see SharedPrefixCache).
     const mask = padded.padded && !groups ? T.keep(keyMask(lengths, width, capacity - width, device)) : null;
     const fused = model.inferenceWeights();
-    const prefill = KVCache.allocate(c.numLayers, prefillPrompts.length, c.numKvHeads, groups ? width : capacity, c.headDim, device);
+    const prefill = KVCache.allocate(c.numLayers, prefillPrompts.length, c.numKvHeads, groups ? width : capacity, c.headDim, device, model.headWeight.dtype);
     let cache: KVCache | SharedPrefixCache = prefill;
     const prefillMask = padded.padded ? T.keep(keyMask(padded.lengths, width, 0, device)) : null;
     try {

@@ -41,9 +41,8 @@ export function loadTokenizer(path: string, vocabSize?: number): Tokenizer {
   }
   if ((json as { type?: unknown }).type === "fgrpo-task-vocab") return new TaskVocabTokenizer(TaskVocab.fromJSON(json, path));
   if ((json as { model?: unknown }).model === undefined) throw new InputError('not a tokenizer.json (no "model" field) nor a task vocabulary', { file: path, field: "model" });
-  const configFile = join(dirname(path), "tokenizer_config.json");
-  const config = existsSync(configFile) ? (JSON.parse(readFileSync(configFile, "utf8")) as Record<string, unknown>) : {};
-  return new HfTokenizer(json as Record<string, unknown>, config);
+  // tokenizer_config.json and chat_template.jinja beside it are read too.
+  return HfTokenizer.load(path, json as Record<string, unknown>);
 }
 
 /** Loads a llama2.c `.bin` checkpoint or an HF-layout folder (and a tokenizer: given, or found beside it). */

@@ -3,7 +3,7 @@
  * model.safetensors.index.json) with HF tensor names, and tokenizer files. Weights stored as
  * BF16/F16 are cast to the model's dtype: float32 by default, the dtype our CPU training runs in.
  */
-import { existsSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { existsSync, realpathSync, rmSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import * as T from "../torch/index.js";
 import { readJsonFile } from "../util/json-file.js";
@@ -62,6 +62,37 @@ export interface HfLoadOptions {
    * training runs; bfloat16 or float16 where the device computes in it.
    */
   dtype?: "float32" | "float64" | "bfloat16" | "float16";
+  /** Bytes read at a time (default 64 MiB); tests make it small to exercise block-wise reading. */
+  chunkBytes?: number;
+}
+
+/** Read size for weights: one reused buffer, so loading leaves no garbage behind (see readTensor). */
+const CHUNK_BYTES = 64 * 2 ** 20;
+
+/**
+ * One tensor of a safetensors file in `dtype` on `device`, read in row blocks of at most the
+ * chunk's size through the reused `chunk` buffer: each block goes to the device in the stored
+ * dtype (half the bytes for BF16) and is cast into its rows of the result. Peak memory is the
+ * result plus one block (reading whole tensors would hold each one's bytes twice more, and leave
+ * the dropped byte arrays to a later garbage collection). Measured by `npm run bench -- hf-load`.
+ */
+function readTensor(st: ReturnType<typeof T.openSafetensors>, name: string, e: T.SafetensorsEntry, dtype: T.DType, device: string | undefined, chunk: Uint8Array): T.Tensor {
+  const [rows = 1, ...rest] = e.shape;
+  const rowBytes = rest.reduce((a, b) => a * b, 1) * T.DTYPE_BYTES[e.dtype];
+  const out = T.empty(e.shape, { dtype, device });
+  if (rows === 0 || rowBytes === 0) return out;
+  const block = Math.max(1, Math.floor(chunk.byteLength / rowBytes));
+  for (let r0 = 0; r0 < rows; r0 += block) {
+    const n = Math.min(block, rows - r0);
+    // A row wider than the chunk (never for model weights) gets its own buffer.
+    const bytes = n * rowBytes <= chunk.byteLength ? chunk.subarray(0, n * rowBytes) : new Uint8Array(n * rowBytes);
+    st.readInto(name, bytes, r0 * rowBytes);
+    T.tidy(() => {
+      const part = T.fromBytes(bytes, e.shape.length === 0 ? [] : [n, ...rest], e.dtype, device);
+      (e.shape.length === 0 ? out : out.narrow(0, r0, n)).copy_(part);
+    });
+  }
+  return T.keep(out);
 }
 
 /** Loads the model of an HF-layout folder; parameters are `opts.dtype` (float32) and require gradients. */
@@ -74,24 +105,24 @@ export function loadHfModel(folder: string, device?: string, opts: HfLoadOptions
   const params = new Map<string, T.Tensor>();
   try {
     const files = weightFiles(folder);
+    const chunk = new Uint8Array(opts.chunkBytes ?? CHUNK_BYTES);
     const listed = new Map([...files].flatMap(([file, names]) => names.map((n) => [n, file] as [string, string])));
     for (const file of files.keys()) {
-      let buf: Buffer;
+      const st = T.openSafetensors(file);
       try {
-        buf = readFileSync(file);
-      } catch (e) {
-        throw new InputError(`cannot read weights: ${(e as Error).message}`, { file });
-      }
-      for (const [name, raw] of T.decodeSafetensors(buf, file).tensors) {
-        if (isIgnorable(name, config)) continue;
-        // An index names the shard of each tensor; a tensor found elsewhere too would be loaded twice.
-        if (listed.size > 0 && listed.get(name) !== file) throw new InputError(`tensor not listed for this shard in model.safetensors.index.json`, { file, field: name });
-        if (params.has(name)) throw new InputError("tensor appears twice", { file, field: name });
-        const shape = shapes.get(name);
-        if (!shape) throw new InputError(`unexpected tensor for a ${config.modelType} model`, { file, field: name });
-        if (!FLOAT_DTYPES.has(raw.dtype)) throw new InputError(`weights must be floating point, got ${raw.dtype}`, { file, field: name });
-        if (raw.shape.join(",") !== shape.join(",")) throw new InputError(`shape [${raw.shape}] does not match the config's [${shape}]`, { file, field: name });
-        params.set(name, T.keep(T.tidy(() => T.fromBytes(raw.bytes, raw.shape, raw.dtype).to(dtype).toDevice(device ?? "cpu"))).requiresGrad_());
+        for (const [name, raw] of st.entries) {
+          if (isIgnorable(name, config)) continue;
+          // An index names the shard of each tensor; a tensor found elsewhere too would be loaded twice.
+          if (listed.size > 0 && listed.get(name) !== file) throw new InputError(`tensor not listed for this shard in model.safetensors.index.json`, { file, field: name });
+          if (params.has(name)) throw new InputError("tensor appears twice", { file, field: name });
+          const shape = shapes.get(name);
+          if (!shape) throw new InputError(`unexpected tensor for a ${config.modelType} model`, { file, field: name });
+          if (!FLOAT_DTYPES.has(raw.dtype)) throw new InputError(`weights must be floating point, got ${raw.dtype}`, { file, field: name });
+          if (raw.shape.join(",") !== shape.join(",")) throw new InputError(`shape [${raw.shape}] does not match the config's [${shape}]`, { file, field: name });
+          params.set(name, readTensor(st, name, raw, dtype, device, chunk).requiresGrad_());
+        }
+      } finally {
+        st.close();
       }
     }
     for (const name of shapes.keys()) if (!params.has(name)) throw new InputError(`missing tensor ${name}`, { file: folder });
@@ -100,6 +131,20 @@ export function loadHfModel(folder: string, device?: string, opts: HfLoadOptions
     throw e;
   }
   return new LlamaModel(config, params);
+}
+
+/**
+ * The end-of-sequence ids of a folder's generation_config.json (transformers' generate() stops on
+ * these: Qwen3 adds <|endoftext|> to config.json's <|im_end|>, Llama 3 Instruct lists three), or []
+ * when the file is absent or names none.
+ */
+export function generationEosTokenIds(folder: string): number[] {
+  const file = join(folder, "generation_config.json");
+  if (!existsSync(file)) return [];
+  const eos = readJson(file).eos_token_id;
+  const ids = Array.isArray(eos) ? eos : eos === undefined || eos === null ? [] : [eos];
+  for (const id of ids) if (!Number.isInteger(id) || (id as number) < 0) throw new InputError(`expected token ids, got ${JSON.stringify(eos)}`, { file, field: "eos_token_id" });
+  return ids as number[];
 }
 
 /** The tokenizer saved in a folder: tokenizer.json, llama2.c's tokenizer.bin, or our vocab.json. */

@@ -34,8 +34,8 @@ export class KVCache implements KVStore {
   ) {}
 
   /** Buffers [batch, kvHeads, capacity, headDim] per layer, zero-filled. */
-  static allocate(layers: number, batch: number, kvHeads: number, capacity: number, headDim: number, device = "cpu"): KVCache {
-    const buf = () => T.keep(T.zeros([batch, kvHeads, capacity, headDim], { device }));
+  static allocate(layers: number, batch: number, kvHeads: number, capacity: number, headDim: number, device = "cpu", dtype: T.DType = "float32"): KVCache {
+    const buf = () => T.keep(T.zeros([batch, kvHeads, capacity, headDim], { device, dtype }));
     return new KVCache(
       Array.from({ length: layers }, buf),
       Array.from({ length: layers }, buf),
@@ -123,7 +123,7 @@ export class SharedPrefixCache implements KVStore {
     return T.noGrad(() => {
       const keys = prefill.keys.map((k) => T.keep(T.tidy(() => filled(k).transpose(2, 3).contiguous().transpose(2, 3))));
       const values = prefill.values.map((v) => T.keep(filled(v)));
-      const suffix = KVCache.allocate(prefill.keys.length, p * group, kvHeads, suffixCapacity, headDim, device);
+      const suffix = KVCache.allocate(prefill.keys.length, p * group, kvHeads, suffixCapacity, headDim, device, prefill.keys[0]!.dtype);
       return new SharedPrefixCache(keys, values, promptMask ? T.keep(promptMask.clone()) : null, suffix);
     });
   }

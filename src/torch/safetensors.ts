@@ -7,7 +7,7 @@
  * The codec works on raw bytes and needs no tensor engine; saveSafetensors/loadSafetensors
  * convert to and from Tensors.
  */
-import { readFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { InputError } from "../util/errors.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { DTYPE_BYTES, type DType } from "./dtype.js";
@@ -60,21 +60,25 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, RawTensor>, metad
   return out;
 }
 
-/** Parses and validates a safetensors buffer. `file` only labels error messages. */
-export function decodeSafetensors(buf: Uint8Array, file = "<buffer>"): SafetensorsContents {
-  if (buf.byteLength < 8) throw new InputError("not a safetensors file: shorter than its 8-byte header length", { file });
-  const n = Number(new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true));
-  if (n > buf.byteLength - 8 || n > 100_000_000) throw new InputError(`not a safetensors file: header length ${n} exceeds the file`, { file });
+/** Where one tensor's bytes lie in the data section (after the 8-byte length and the header). */
+export interface SafetensorsEntry {
+  dtype: DType;
+  shape: number[];
+  /** Byte offsets [begin, end) relative to the start of the data section. */
+  begin: number;
+  end: number;
+}
+
+/** Parses and validates a header (the JSON after the 8-byte length) against a data section of `dataLength` bytes. */
+function parseHeader(json: Uint8Array, dataLength: number, file: string): { metadata: Record<string, string>; entries: Map<string, SafetensorsEntry> } {
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + 8, n).toString("utf8")) as Record<string, unknown>;
+    header = JSON.parse(Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString("utf8")) as Record<string, unknown>;
   } catch (e) {
     throw new InputError(`safetensors header is not valid JSON: ${(e as Error).message}`, { file });
   }
-  const dataStart = 8 + n;
-  const dataLength = buf.byteLength - dataStart;
   const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
-  const tensors = new Map<string, RawTensor>();
+  const entries = new Map<string, SafetensorsEntry>();
   const spans: [number, number, string][] = [];
   for (const [name, entry] of Object.entries(header)) {
     if (name === "__metadata__") continue;
@@ -90,13 +94,89 @@ export function decodeSafetensors(buf: Uint8Array, file = "<buffer>"): Safetenso
     const expected = shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype];
     if (off[1] - off[0] !== expected) throw new InputError(`data_offsets span ${off[1] - off[0]} bytes, shape [${shape}] of ${dtype} needs ${expected}`, { file, field: name });
     spans.push([off[0], off[1], name]);
-    tensors.set(name, { dtype, shape, bytes: buf.subarray(dataStart + off[0], dataStart + off[1]) });
+    entries.set(name, { dtype, shape, begin: off[0], end: off[1] });
   }
   spans.sort((a, b) => a[0] - b[0]);
   for (let i = 1; i < spans.length; i++) {
     if (spans[i]![0] < spans[i - 1]![1]) throw new InputError(`tensor data overlaps "${spans[i - 1]![2]}"`, { file, field: spans[i]![2] });
   }
+  return { metadata, entries };
+}
+
+function headerLength(first8: Uint8Array, fileLength: number, file: string): number {
+  if (fileLength < 8) throw new InputError("not a safetensors file: shorter than its 8-byte header length", { file });
+  const n = Number(new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true));
+  if (n > fileLength - 8 || n > 100_000_000) throw new InputError(`not a safetensors file: header length ${n} exceeds the file`, { file });
+  return n;
+}
+
+/** Parses and validates a safetensors buffer. `file` only labels error messages. */
+export function decodeSafetensors(buf: Uint8Array, file = "<buffer>"): SafetensorsContents {
+  const n = headerLength(buf, buf.byteLength, file);
+  const dataStart = 8 + n;
+  const { metadata, entries } = parseHeader(buf.subarray(8, dataStart), buf.byteLength - dataStart, file);
+  const tensors = new Map<string, RawTensor>();
+  for (const [name, e] of entries) tensors.set(name, { dtype: e.dtype, shape: e.shape, bytes: buf.subarray(dataStart + e.begin, dataStart + e.end) });
   return { metadata, tensors };
+}
+
+/**
+ * Opens a .safetensors file and reads only its header; `read(name)` then reads one tensor's bytes.
+ * Checkpoints are read this way so a file larger than Node's 2 GiB readFileSync limit (a 1B model
+ * in BF16 is 2.5 GB) loads, and at most one tensor's raw bytes are held at a time. Close it when done.
+ */
+export function openSafetensors(file: string, opts: { chunkBytes?: number } = {}): {
+  metadata: Record<string, string>;
+  entries: Map<string, SafetensorsEntry>;
+  read(name: string): Uint8Array;
+  /** Fills `into` with the tensor's bytes from `byteOffset` on (part of a tensor, into a reused buffer). */
+  readInto(name: string, into: Uint8Array, byteOffset?: number): void;
+  close(): void;
+} {
+  const chunk = opts.chunkBytes ?? 1 << 30;
+  let fd: number;
+  try {
+    fd = openSync(file, "r");
+  } catch (e) {
+    throw new InputError(`cannot read: ${(e as Error).message}`, { file });
+  }
+  const readAt = (into: Uint8Array, position: number) => {
+    for (let done = 0; done < into.byteLength; ) {
+      const got = readSync(fd, into, done, Math.min(chunk, into.byteLength - done), position + done);
+      if (got === 0) throw new InputError("file ends inside a tensor", { file });
+      done += got;
+    }
+  };
+  try {
+    const size = fstatSync(fd).size;
+    const first8 = new Uint8Array(Math.min(8, size));
+    readAt(first8, 0);
+    const n = headerLength(first8, size, file);
+    const json = new Uint8Array(n);
+    readAt(json, 8);
+    const { metadata, entries } = parseHeader(json, size - 8 - n, file);
+    return {
+      metadata,
+      entries,
+      read(name: string): Uint8Array {
+        const e = entries.get(name);
+        if (!e) throw new RangeError(`no tensor ${name} in ${file}`);
+        const out = new Uint8Array(e.end - e.begin);
+        readAt(out, 8 + n + e.begin);
+        return out;
+      },
+      readInto(name: string, into: Uint8Array, byteOffset = 0): void {
+        const e = entries.get(name);
+        if (!e) throw new RangeError(`no tensor ${name} in ${file}`);
+        if (byteOffset < 0 || e.begin + byteOffset + into.byteLength > e.end) throw new RangeError(`bytes [${byteOffset}, ${byteOffset + into.byteLength}) lie outside tensor ${name}`);
+        readAt(into, 8 + n + e.begin + byteOffset);
+      },
+      close: () => closeSync(fd),
+    };
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
 }
 
 /** Writes named tensors to a .safetensors file, atomically. */

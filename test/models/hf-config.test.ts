@@ -106,3 +106,42 @@ test("sharded checkpoints: shard paths must resolve inside the folder, every ten
     rmSync(outside, { recursive: true, force: true });
   }
 });
+
+test("published config.json files parse (Qwen3-0.6B in both forms, Qwen2.5-0.5B-Instruct, Llama-3.2-1B-Instruct, SmolLM2-135M)", () => {
+  // The fields of the files as published on the Hub (values abridged where irrelevant).
+  const qwen3v4 = {
+    architectures: ["Qwen3ForCausalLM"], attention_bias: false, attention_dropout: 0.0, bos_token_id: 151643, eos_token_id: 151645, head_dim: 128,
+    hidden_act: "silu", hidden_size: 1024, initializer_range: 0.02, intermediate_size: 3072, max_position_embeddings: 40960, max_window_layers: 28,
+    model_type: "qwen3", num_attention_heads: 16, num_hidden_layers: 28, num_key_value_heads: 8, rms_norm_eps: 1e-6, rope_scaling: null,
+    rope_theta: 1000000, sliding_window: null, tie_word_embeddings: true, torch_dtype: "bfloat16", transformers_version: "4.51.0", use_cache: true,
+    use_sliding_window: false, vocab_size: 151936,
+  };
+  const { rope_theta: _t, rope_scaling: _s, torch_dtype: _d, ...rest } = qwen3v4;
+  const qwen3v5 = { ...rest, dtype: "bfloat16", layer_types: Array(28).fill("full_attention"), pad_token_id: null, rope_parameters: { rope_theta: 1000000, rope_type: "default" }, transformers_version: "5.0.0" };
+  const a = configFromHF(qwen3v4), b = configFromHF(qwen3v5);
+  assert.deepEqual(a, b);
+  assert.deepEqual([a.headDim, a.ropeTheta, a.qkNorm, a.tieWordEmbeddings, a.numKvHeads, a.maxPositionEmbeddings], [128, 1e6, true, true, 8, 40960]);
+  const qwen25 = configFromHF({
+    architectures: ["Qwen2ForCausalLM"], attention_dropout: 0.0, bos_token_id: 151643, eos_token_id: 151645, hidden_act: "silu", hidden_size: 896,
+    initializer_range: 0.02, intermediate_size: 4864, max_position_embeddings: 32768, max_window_layers: 21, model_type: "qwen2", num_attention_heads: 14,
+    num_hidden_layers: 24, num_key_value_heads: 2, rms_norm_eps: 1e-6, rope_theta: 1000000.0, sliding_window: 32768, tie_word_embeddings: true,
+    torch_dtype: "bfloat16", transformers_version: "4.43.1", use_cache: true, use_sliding_window: false, vocab_size: 151936,
+  });
+  assert.deepEqual([qwen25.headDim, qwen25.attentionBias, qwen25.qkNorm], [64, true, false]);
+  const llama32 = configFromHF({
+    architectures: ["LlamaForCausalLM"], attention_bias: false, attention_dropout: 0.0, bos_token_id: 128000, eos_token_id: [128001, 128008, 128009],
+    head_dim: 64, hidden_act: "silu", hidden_size: 2048, initializer_range: 0.02, intermediate_size: 8192, max_position_embeddings: 131072, mlp_bias: false,
+    model_type: "llama", num_attention_heads: 32, num_hidden_layers: 16, num_key_value_heads: 8, pretraining_tp: 1, rms_norm_eps: 1e-5,
+    rope_scaling: { factor: 32.0, high_freq_factor: 4.0, low_freq_factor: 1.0, original_max_position_embeddings: 8192, rope_type: "llama3" },
+    rope_theta: 500000.0, tie_word_embeddings: true, torch_dtype: "bfloat16", transformers_version: "4.45.0.dev0", use_cache: true, vocab_size: 128256,
+  });
+  assert.deepEqual(llama32.eosTokenIds, [128001, 128008, 128009]);
+  assert.deepEqual(llama32.ropeScaling, { type: "llama3", factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 });
+  const smol = configFromHF({
+    architectures: ["LlamaForCausalLM"], attention_bias: false, attention_dropout: 0.0, bos_token_id: 0, eos_token_id: 0, hidden_act: "silu", hidden_size: 576,
+    initializer_range: 0.041666666666666664, intermediate_size: 1536, is_llama_config: true, max_position_embeddings: 8192, model_type: "llama",
+    num_attention_heads: 9, num_hidden_layers: 30, num_key_value_heads: 3, pretraining_tp: 1, rms_norm_eps: 1e-5, rope_interleaved: false,
+    rope_scaling: null, rope_theta: 100000, tie_word_embeddings: true, torch_dtype: "bfloat16", transformers_version: "4.40.1", use_cache: true, vocab_size: 49152,
+  });
+  assert.deepEqual([smol.headDim, smol.ropeTheta, smol.bosTokenId, smol.ropeInterleaved], [64, 100000, 0, false]);
+});

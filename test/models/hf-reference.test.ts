@@ -135,3 +135,15 @@ test("a bfloat16 model computes in bfloat16 and stays near the float32 logits", 
     model.dispose();
   }
 });
+
+test("weights read in small blocks (several rows, one row, rows wider than the buffer) equal whole reads", () => {
+  for (const name of ["qwen3-untied-bf16-sharded-v4", "qwen2-bias-v4"]) {
+    const whole = loadHfModel(join(HF, name));
+    for (const chunkBytes of [1000, 100, 7]) {
+      const blocks = loadHfModel(join(HF, name), undefined, { chunkBytes });
+      for (const [p, t] of whole.params) assert.equal(T.tidy(() => t.sub(blocks.params.get(p)!).abs().max().item()), 0, `${name} ${p} chunk ${chunkBytes}`);
+      blocks.dispose();
+    }
+    whole.dispose();
+  }
+});

@@ -126,3 +126,32 @@ test("corrupt safetensors files give errors naming the file and tensor", () => {
   assert.throws(() => T.loadSafetensors(write("overlap.safetensors", { a: { dtype: "F32", shape: [2], data_offsets: [0, 8] }, b: { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, 8)), /overlaps/);
   assert.throws(() => T.loadSafetensors(join(d, "missing.safetensors")), /missing\.safetensors.*cannot read/);
 });
+
+test("openSafetensors reads the header, then each tensor on demand (in chunks), as decodeSafetensors does", () => {
+  const dir = mkdtempSync(join(tmpdir(), "fgrpo-st-open-"));
+  const file = join(dir, "w.safetensors");
+  const tensors = new Map([
+    ["a", T.randn([7, 5])],
+    ["b", T.arange(0, 11).to("bfloat16")],
+    ["empty", T.zeros([0, 3])],
+  ]);
+  T.saveSafetensors(file, tensors, { format: "pt" });
+  const whole = T.decodeSafetensors(readFileSync(file), file);
+  const st = T.openSafetensors(file, { chunkBytes: 3 });
+  try {
+    assert.deepEqual(st.metadata, { format: "pt" });
+    assert.deepEqual([...st.entries.keys()].sort(), ["a", "b", "empty"]);
+    for (const [name, raw] of whole.tensors) {
+      assert.deepEqual(st.entries.get(name)!.shape, raw.shape);
+      assert.equal(st.entries.get(name)!.dtype, raw.dtype);
+      assert.deepEqual(st.read(name), new Uint8Array(raw.bytes), name);
+    }
+  } finally {
+    st.close();
+  }
+  const bytes = readFileSync(file);
+  writeFileSync(join(dir, "short.safetensors"), bytes.subarray(0, bytes.byteLength - 4));
+  assert.throws(() => T.openSafetensors(join(dir, "short.safetensors")), /short\.safetensors, field "[ab]": data_offsets .* lie outside/);
+  assert.throws(() => T.openSafetensors(join(dir, "missing.safetensors")), /missing\.safetensors: cannot read/);
+  for (const t of tensors.values()) t.dispose();
+});

@@ -74,15 +74,15 @@ export class HfTokenizer implements Tokenizer {
   /**
    * Reads tokenizer.json and, when present beside it, tokenizer_config.json (special tokens, chat
    * template) and chat_template.jinja (the chat template as transformers ≥ 4.43 saves it; it wins
-   * over the config's copy, as in transformers).
+   * over the config's copy, as in transformers). `parsed`: tokenizer.json already read by the caller.
    */
-  static load(folderOrFile: string): HfTokenizer {
+  static load(folderOrFile: string, parsed?: Json): HfTokenizer {
     const isFolder = !folderOrFile.endsWith(".json");
     const file = isFolder ? join(folderOrFile, "tokenizer.json") : folderOrFile;
     const dir = isFolder ? folderOrFile : dirname(folderOrFile);
     const configFile = join(dir, "tokenizer_config.json");
     const templateFile = join(dir, "chat_template.jinja");
-    const json = readJson(file);
+    const json = parsed ?? readJson(file);
     const config = existsSync(configFile) ? readJson(configFile) : {};
     if (existsSync(templateFile)) config.chat_template = readFileSync(templateFile, "utf8");
     try {
