@@ -67,8 +67,8 @@ export async function startServer(ranker: Ranker, options: Partial<ServeOptions>
   let closing = false;
   const app = Fastify({ bodyLimit: opts.bodyLimit, requestTimeout: 30_000, return503OnClosing: true, forceCloseConnections: "idle", logger: false });
 
-  // Our own JSON parser: the message says where the JSON breaks.
-  app.removeContentTypeParser("application/json");
+  // JSON only (no text/plain: 415), by our own parser whose message says where the JSON breaks.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
     try {
       done(null, JSON.parse(body as string));
