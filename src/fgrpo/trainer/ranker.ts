@@ -3,9 +3,10 @@
  * commands only see this interface, so a new kind of checkpoint (an HF text model, a LoRA
  * adapter) needs one more branch in `openRanker` and nothing in the commands.
  */
+import * as T from "../../torch/index.js";
 import { findRunConfig } from "./checkpoint-config.js";
 import { disposePolicy, loadPolicy } from "./policy.js";
-import { rankRequests, requestLimits, type RankedRequest, type RankRequest, type RequestLimits } from "./requests.js";
+import { requestLimits, requestRanker, type RankedRequest, type RankRequest, type RequestLimits } from "./requests.js";
 import { requestSchema } from "./request-schema.js";
 
 export interface Ranker {
@@ -33,6 +34,9 @@ export interface OpenRankerOptions {
 /** Loads a checkpoint folder written by training (a task-vocabulary policy). */
 export function openRanker(dir: string, opts: OpenRankerOptions = {}): Ranker {
   const config = findRunConfig(dir, opts.config);
+  // The thread counts the model was trained with (as `train` sets them): on a small CPU, more
+  // BLAS threads than cores slows the skinny decode-step products down.
+  if (config.threads > 0 || config.blas_threads > 0) T.setNumThreads(config.threads || T.getNumThreads(), config.blas_threads || undefined);
   const limits = requestLimits(config);
   const policy = loadPolicy(dir);
   const constrained = opts.constrained ?? true;
@@ -40,7 +44,7 @@ export function openRanker(dir: string, opts: OpenRankerOptions = {}): Ranker {
     limits,
     schema: requestSchema(limits),
     info: { checkpoint: dir, kind: "task-vocabulary policy", constrained },
-    rank: (requests) => rankRequests(policy, config, requests, { constrained, batchSize: opts.batchSize }),
+    rank: requestRanker(policy, config, { constrained, batchSize: opts.batchSize }),
     dispose: () => disposePolicy(policy),
   };
 }

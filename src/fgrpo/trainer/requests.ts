@@ -47,9 +47,17 @@ export interface RankOptions {
   batchSize?: number;
 }
 
-/** Ranks requests with a task-vocabulary policy, each under the automaton of its own pool and limits. */
-export function rankRequests(policy: PolicyModel, config: TrainConfig, requests: readonly RankRequest[], opts: RankOptions): RankedRequest[] {
+/**
+ * Ranks requests with a task-vocabulary policy, each under the automaton of its own pool and
+ * limits. The returned function serves many calls (a server's batches): the pools' codecs and
+ * automata are built once per pool shape.
+ */
+export function requestRanker(policy: PolicyModel, config: TrainConfig, opts: RankOptions): (requests: readonly RankRequest[]) => RankedRequest[] {
   const encode = requestEncoder(config, policy.vocab);
+  return (requests) => rankWith(policy, encode, requests, opts);
+}
+
+function rankWith(policy: PolicyModel, encode: ReturnType<typeof requestEncoder>, requests: readonly RankRequest[], opts: RankOptions): RankedRequest[] {
   const out = new Array<RankedRequest>(requests.length);
   const batch = opts.batchSize ?? 64;
   // One generation call per decoding setting (greedy, or a temperature), in chunks of `batch`.
