@@ -14,6 +14,7 @@ import { z } from "zod/v4";
 import { InputError } from "../../util/errors.js";
 import type { RankingExample, TaskName } from "../../tasks/types.js";
 import type { RolloutLayout } from "../layout.js";
+import { ROLLOUT_STATUSES, type RolloutStatus } from "../parse-core.js";
 
 /** What a model accepts: its task, and its layout (pool size N, n_max, k_max). */
 export interface RequestLimits {
@@ -81,7 +82,7 @@ export const rankedSchema = z.strictObject({
   id: z.string(),
   ranking: z.array(z.string()).describe("candidate ids, best first"),
   slate: z.array(z.string()).describe("the candidate ids the model selected"),
-  status: z.enum(["ok", "wrong_format", "out_of_pool", "repetition", "too_long", "rank_not_in_slate"]).describe("validity of the generated rollout (always ok under constrained decoding)"),
+  status: z.enum(ROLLOUT_STATUSES as readonly [RolloutStatus, ...RolloutStatus[]]).describe("validity of the generated rollout (always ok under constrained decoding)"),
   detail: z.string().describe("why the rollout is invalid; empty when ok"),
   logprobs: z
     .strictObject({
