@@ -217,3 +217,50 @@ test("SIGTERM: the server stops taking requests, answers the ones in flight, and
   assert.equal(await exited, 0, stderr);
   assert.match(stderr, /SIGTERM: no new requests; draining/);
 });
+
+test("unconstrained decoding: answers equal `fgrpo rank --unconstrained`'s, invalid ones included", async () => {
+  const input = join(work, "few.jsonl");
+  const output = join(work, "few-ranked.jsonl");
+  const few = lines.slice(0, 12);
+  writeFileSync(input, few.map((l) => JSON.stringify(l) + "\n").join(""));
+  const r = spawnSync(process.execPath, [CLI, "rank", "--checkpoint", checkpoint, "--input", input, "--output", output, "--unconstrained"], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const want = readFileSync(output, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Answer);
+  assert.ok(want.some((a) => a.status !== "ok"), "the tiny model writes invalid completions without the automaton");
+  const free = openRanker(checkpoint, { constrained: false });
+  const s = await startServer(free, { host: "127.0.0.1", port: 0, maxBatch: 5, maxWaitMs: 30 });
+  try {
+    const got = await Promise.all(few.map(async (l) => (await (await post(s.url, l)).json()) as Answer));
+    got.forEach((a, i) => {
+      assert.deepEqual({ ...a, logprobs: null }, { ...want[i]!, logprobs: null });
+      for (const phase of ["slate", "rank"] as const) {
+        const [x, y] = [a.logprobs[phase], want[i]!.logprobs[phase]];
+        assert.ok(x === y || (x !== null && y !== null && Math.abs(x - y) < 1e-4), `${a.id} ${phase}: ${x} vs ${y}`);
+      }
+    });
+  } finally {
+    await s.close();
+    free.dispose();
+  }
+});
+
+test("serve's flags and startup errors are one-line messages with exit codes 2 (usage) and 1 (input)", async () => {
+  const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, "serve", ...args], { encoding: "utf8" });
+  const help = cli("--help");
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /usage: fgrpo serve --checkpoint DIR/);
+  for (const [args, pattern] of [[[], /--checkpoint is required/], [["--checkpoint", checkpoint, "--max-batch", "0"], /--max-batch must be at least 1/], [["--checkpoint", checkpoint, "--port", "70000"], /--port must be at most 65535/], [["--checkpoint", checkpoint, "--max-wait-ms", "soon"], /--max-wait-ms must be a number/]] as const) {
+    const r = cli(...args);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, pattern);
+  }
+  const missing = cli("--checkpoint", join(work, "nowhere"));
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /nowhere: no such checkpoint folder/);
+  const taken = await serve({});
+  const port = new URL(taken.url).port;
+  const busy = cli("--checkpoint", checkpoint, "--port", port);
+  assert.equal(busy.status, 1, busy.stderr);
+  assert.match(busy.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+  assert.doesNotMatch(busy.stderr, /\n\s+at /, "no stack trace");
+});
