@@ -100,28 +100,20 @@ export function setupTask(config: TrainConfig, givenVocab?: TaskVocab): TaskSetu
  * user's request) gets a layout of its own size.
  */
 export function exampleEncoder(config: TrainConfig, vocab: TaskVocab, layout: RolloutLayout = layoutOf(config)): (example: RankingExample) => EncodedExample {
-  const encode = requestEncoder(config, vocab, layout);
-  return (example) => encode(example);
-}
-
-/** exampleEncoder for requests that may ask for smaller slate and ranking limits. */
-export function requestEncoder(config: TrainConfig, vocab: TaskVocab, layout: RolloutLayout = layoutOf(config)): (example: RankingExample, limits?: SlateLimits) => EncodedExample {
   const promptOpts = { maxHistory: config.task.max_history, passageWords: config.task.max_passage_words };
-  const shared = new Map<string, { codec: VocabRolloutCodec; constraint: VocabRolloutConstraint }>();
-  const poolIdCodec = (l: RolloutLayout) => {
-    const key = `${l.poolSize}:${l.nMax}:${l.kMax}`;
-    let c = shared.get(key);
+  const shared = new Map<number, { codec: VocabRolloutCodec; constraint: VocabRolloutConstraint }>();
+  const poolIdCodec = (size: number) => {
+    let c = shared.get(size);
     if (!c) {
-      const codec = new VocabRolloutCodec(vocab, l);
-      shared.set(key, (c = { codec, constraint: new VocabRolloutConstraint(codec) }));
+      const codec = new VocabRolloutCodec(vocab, poolLayout(layout, size));
+      shared.set(size, (c = { codec, constraint: new VocabRolloutConstraint(codec) }));
     }
     return c;
   };
-  return (example, limits) => {
-    const l = poolLayout(layout, example.pool.length, limits);
-    let pair = poolIdCodec(l);
+  return (example) => {
+    let pair = poolIdCodec(example.pool.length);
     if (idTokensOf(config) === "item") {
-      const codec = new VocabRolloutCodec(vocab, l, itemIdTokens(vocab, example));
+      const codec = new VocabRolloutCodec(vocab, poolLayout(layout, example.pool.length), itemIdTokens(vocab, example));
       pair = { codec, constraint: new VocabRolloutConstraint(codec) };
     }
     return {
@@ -133,17 +125,11 @@ export function requestEncoder(config: TrainConfig, vocab: TaskVocab, layout: Ro
   };
 }
 
-/** Smaller slate and ranking limits a request may ask for (`n_max`, `k_max` of `fgrpo rank`). */
-export interface SlateLimits {
-  nMax: number;
-  kMax: number;
-}
-
-/** The layout of a pool of `size` candidates (requests may bring fewer than N), within `limits`. */
-function poolLayout(layout: RolloutLayout, size: number, limits?: SlateLimits): RolloutLayout {
-  if (size === layout.poolSize && limits === undefined) return layout;
-  const nMax = Math.min(layout.nMax, size, limits?.nMax ?? Infinity);
-  return { poolSize: size, nMax, kMax: Math.min(layout.kMax, nMax, limits?.kMax ?? Infinity) };
+/** The layout of a pool of `size` candidates (requests may bring fewer than N). */
+function poolLayout(layout: RolloutLayout, size: number): RolloutLayout {
+  if (size === layout.poolSize) return layout;
+  const nMax = Math.min(layout.nMax, size);
+  return { poolSize: size, nMax, kMax: Math.min(layout.kMax, nMax) };
 }
 
 /**

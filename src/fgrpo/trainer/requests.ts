@@ -15,7 +15,8 @@ import { generate } from "../../generation/generate.js";
 import * as T from "../../torch/index.js";
 import { maxCompletionTokens } from "../layout.js";
 import type { Span } from "../parse-core.js";
-import { batchConstraint, layoutOf, requestEncoder, type EncodedExample } from "./data.js";
+import type { RankingExample } from "../../tasks/types.js";
+import { batchConstraint, exampleEncoder, layoutOf, type EncodedExample } from "./data.js";
 import type { TrainConfig } from "./config.js";
 import type { PolicyModel } from "./policy.js";
 import { parseRankRequest, requestSchema, type RankedRequest, type RankRequest, type RequestLimits } from "./request-schema.js";
@@ -53,11 +54,19 @@ export interface RankOptions {
  * automata are built once per pool shape.
  */
 export function requestRanker(policy: PolicyModel, config: TrainConfig, opts: RankOptions): (requests: readonly RankRequest[]) => RankedRequest[] {
-  const encode = requestEncoder(config, policy.vocab);
+  // One encoder per requested (n_max, k_max): its layout caps every pool's slate and ranking,
+  // and it shares one codec and automaton among the pools of each size.
+  const encoders = new Map<string, (example: RankingExample) => EncodedExample>();
+  const encode = (r: RankRequest): EncodedExample => {
+    const key = `${r.nMax}:${r.kMax}`;
+    let e = encoders.get(key);
+    if (!e) encoders.set(key, (e = exampleEncoder(config, policy.vocab, { ...layoutOf(config), nMax: r.nMax, kMax: r.kMax })));
+    return e(r.example);
+  };
   return (requests) => rankWith(policy, encode, requests, opts);
 }
 
-function rankWith(policy: PolicyModel, encode: ReturnType<typeof requestEncoder>, requests: readonly RankRequest[], opts: RankOptions): RankedRequest[] {
+function rankWith(policy: PolicyModel, encode: (r: RankRequest) => EncodedExample, requests: readonly RankRequest[], opts: RankOptions): RankedRequest[] {
   const out = new Array<RankedRequest>(requests.length);
   const batch = opts.batchSize ?? 64;
   // One generation call per decoding setting (greedy, or a temperature), in chunks of `batch`.
@@ -69,7 +78,7 @@ function rankWith(policy: PolicyModel, encode: ReturnType<typeof requestEncoder>
   for (const indices of groups.values()) {
     for (let s = 0; s < indices.length; s += batch) {
       const chunk = indices.slice(s, s + batch);
-      const encoded = chunk.map((i) => encode(requests[i]!.example, requests[i]!));
+      const encoded = chunk.map((i) => encode(requests[i]!));
       const decoding = requests[chunk[0]!]!.decoding;
       const gen = T.noGrad(() =>
         generate(policy.model, encoded.map((e) => e.promptIds), {
