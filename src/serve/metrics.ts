@@ -29,8 +29,8 @@ export function createMetrics(maxBatch: number): ServeMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
-    batchSize: new Histogram({ name: "fgrpo_serve_batch_size", help: "requests per generation call", buckets: sizes, registers }),
-    batchSeconds: new Histogram({ name: "fgrpo_serve_batch_duration_seconds", help: "duration of one batched generation call", buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers }),
+    batchSize: new Histogram({ name: "fgrpo_serve_batch_size", help: "requests per batch (one generation call per decoding setting among them)", buckets: sizes, registers }),
+    batchSeconds: new Histogram({ name: "fgrpo_serve_batch_duration_seconds", help: "time to answer one batch", buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers }),
     queueLength: new Gauge({ name: "fgrpo_serve_queue_length", help: "requests waiting for a generation call", registers }),
   };
 }

@@ -73,7 +73,9 @@ function rankWith(policy: PolicyModel, encode: (r: RankRequest) => EncodedExampl
   const groups = new Map<string, number[]>();
   requests.forEach((r, i) => {
     const key = r.decoding.greedy ? "greedy" : `t=${r.decoding.temperature}`;
-    groups.set(key, [...(groups.get(key) ?? []), i]);
+    const group = groups.get(key);
+    if (group) group.push(i);
+    else groups.set(key, [i]);
   });
   for (const indices of groups.values()) {
     for (let s = 0; s < indices.length; s += batch) {
