@@ -1,7 +1,8 @@
 /**
  * One decoding step's choice of tokens: every live rollout draws its next token (in row order,
- * one uniform each from its row's Rng: one shared stream, or its prompt's own), and its constraint state, stop status and log-probs
- * are updated. Finished rollouts are fed the pad token.
+ * one uniform each from its row's Rng: one shared stream, or its prompt's own), and its
+ * constraint state, stop status and log-probs are updated. Finished rollouts are fed the pad
+ * token.
  */
 import * as T from "../torch/index.js";
 import type { Rng } from "../util/random.js";
