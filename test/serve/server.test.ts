@@ -4,6 +4,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
+import { connect } from "node:net";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -263,4 +264,32 @@ test("serve's flags and startup errors are one-line messages with exit codes 2 (
   assert.equal(busy.status, 1, busy.stderr);
   assert.match(busy.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
   assert.doesNotMatch(busy.stderr, /\n\s+at /, "no stack trace");
+});
+
+test("clients that abort while queued, or that do not speak HTTP, do not disturb the server", async () => {
+  const s = await serve({ maxBatch: 16, maxWaitMs: 1000 });
+  const { port } = new URL(s.url);
+  // Garbage on a raw socket: a 400 and a closed connection.
+  const garbage = await new Promise<string>((resolve, reject) => {
+    const socket = connect(Number(port), "127.0.0.1", () => socket.end("NOT HTTP AT ALL\r\n\r\n"));
+    let text = "";
+    socket.on("data", (d) => (text += d.toString()));
+    socket.on("end", () => resolve(text));
+    socket.on("error", reject);
+  });
+  assert.match(garbage, /^HTTP\/1\.1 400/);
+  // Requests whose clients give up while they wait in the queue; others queued with them succeed.
+  const aborted = lines.slice(0, 4).map((l) => {
+    const controller = new AbortController();
+    const sent = fetch(`${s.url}/v1/rank`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(l), signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    return sent.then(() => "answered", () => "aborted");
+  });
+  const kept = lines.slice(4, 8).map((l) => post(s.url, l));
+  assert.deepEqual(await Promise.all(aborted), ["aborted", "aborted", "aborted", "aborted"]);
+  for (const [i, r] of (await Promise.all(kept)).entries()) {
+    assert.equal(r.status, 200);
+    assertSameAnswer((await r.json()) as Answer, expected.get(lines[4 + i]!.id as string)!);
+  }
+  assert.equal((await post(s.url, lines[9]!)).status, 200);
 });
