@@ -16,6 +16,7 @@ const commands: Record<string, () => Promise<Command>> = {
   train: async () => (await import("./commands/train.js")).default,
   eval: async () => (await import("./commands/eval.js")).default,
   rank: async () => (await import("./commands/rank.js")).default,
+  serve: async () => (await import("./commands/serve.js")).default,
   compare: async () => (await import("./commands/compare.js")).default,
   score: async () => (await import("./commands/score.js")).default,
   baseline: async () => (await import("./commands/baseline.js")).default,

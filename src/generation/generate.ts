@@ -28,6 +28,12 @@ export interface GenerateOptions extends SamplingOptions {
   logitsProcessors?: readonly LogitsProcessor[];
   /** Seeds the sampler (our own Rng; the engine's global generator is untouched). Default 0. */
   seed?: number;
+  /**
+   * One seed per prompt, instead of `seed`: each prompt's rollouts draw from that prompt's own
+   * Rng, so what a prompt samples does not depend on which other prompts share its batch (a
+   * server batching independent requests answers each as if it ran alone).
+   */
+  seeds?: readonly number[];
   /** Fed to finished rollouts and used for prompt padding; default config.padTokenId ?? 0. */
   padToken?: number;
   /** Prefill each prompt once and decode its G rollouts from that one cache (default true). */
@@ -62,7 +68,7 @@ export function generate(model: LlamaModel, prompts: readonly (readonly number[]
   const device = model.device;
   const pad = opts.padToken ?? c.padTokenId ?? 0;
   const stop = new Set(opts.stopTokens ?? c.eosTokenIds);
-  const rng = new Rng(opts.seed ?? 0);
+  if (opts.seeds !== undefined && opts.seeds.length !== prompts.length) throw new RangeError(`seeds: ${opts.seeds.length} seeds for ${prompts.length} prompts`);
   const shared = opts.sharedPrefix ?? true;
   // Under restriction the forward stops at the final norm and the head runs on the allowed columns.
   const restrict = opts.constraint !== undefined && (opts.logitsProcessors?.length ?? 0) === 0 && (opts.restrictToAllowed ?? true);
@@ -71,6 +77,10 @@ export function generate(model: LlamaModel, prompts: readonly (readonly number[]
     for (let j = 0; j < g; j++) rollouts.push({ prompt: p, tokens: [], logprobs: [], state: opts.constraint?.initial(i), done: false, finished: false });
   });
   const rowsOfPrompt = rollouts.map((_, r) => Math.floor(r / g));
+  // Every row draws from the one shared stream, in row order, unless prompts bring their own seeds.
+  const sharedRng = new Rng(opts.seed ?? 0);
+  const ownRngs = opts.seeds?.map((s) => new Rng(s));
+  const rngs = rowsOfPrompt.map((p) => ownRngs?.[p] ?? sharedRng);
   const prefillPrompts = shared ? prompts : rollouts.map((r) => r.prompt);
   const batch = rollouts.length;
   const width = Math.max(...prompts.map((p) => p.length));
@@ -103,7 +113,7 @@ export function generate(model: LlamaModel, prompts: readonly (readonly number[]
         prefill.dispose();
       }
       prefillMs = performance.now() - t0;
-      const ctx: StepContext = { rollouts, opts, stop, rng, pad, vocab: c.vocabSize };
+      const ctx: StepContext = { rollouts, opts, stop, rngs, pad, vocab: c.vocabSize };
       for (let step = 0; step < opts.maxNewTokens; step++) {
         let next: number[];
         try {

@@ -1,7 +1,8 @@
 /**
  * One decoding step's choice of tokens: every live rollout draws its next token (in row order,
- * one uniform each from the shared Rng), and its constraint state, stop status and log-probs
- * are updated. Finished rollouts are fed the pad token.
+ * one uniform each from its row's Rng: one shared stream, or its prompt's own), and its
+ * constraint state, stop status and log-probs are updated. Finished rollouts are fed the pad
+ * token.
  */
 import * as T from "../torch/index.js";
 import type { Rng } from "../util/random.js";
@@ -23,7 +24,8 @@ export interface StepContext {
   rollouts: Rollout[];
   opts: GenerateOptions;
   stop: Set<number>;
-  rng: Rng;
+  /** The generator each row draws from (rows may share one). */
+  rngs: Rng[];
   pad: number;
   vocab: number;
 }
@@ -37,7 +39,7 @@ export function sampleStep(rows: Float32Array, ctx: StepContext): number[] {
     const row = rows.subarray(i * width, i * width + ctx.vocab);
     for (const p of opts.logitsProcessors ?? []) p(row, { sequence: i, prompt: r.prompt, tokens: r.tokens });
     if (opts.constraint) maskToAllowed(row, opts.constraint.allowedTokens(r.state));
-    return record(r, sampleRow(row, opts, opts.greedy ? 0 : ctx.rng.next()), ctx);
+    return record(r, sampleRow(row, opts, opts.greedy ? 0 : ctx.rngs[i]!.next()), ctx);
   });
 }
 
@@ -61,7 +63,7 @@ export function sampleAllowedStep(hidden: T.Tensor, head: T.Tensor, ctx: StepCon
     if (a === null) return ctx.pad;
     const row = new Float32Array(a.length);
     for (let j = 0; j < a.length; j++) row[j] = values[i * width + column[a[j]!]!]!;
-    const s = sampleRow(row, opts, opts.greedy ? 0 : ctx.rng.next());
+    const s = sampleRow(row, opts, opts.greedy ? 0 : ctx.rngs[i]!.next());
     return record(r, { token: a[s.token]!, logprob: s.logprob }, ctx);
   });
 }

@@ -1,8 +1,7 @@
 import type { Command } from "../main.js";
 import { parseCommand, requireString, type CommandSpec } from "../args.js";
-import { findRunConfig } from "../../fgrpo/trainer/checkpoint-config.js";
-import { disposePolicy, loadPolicy } from "../../fgrpo/trainer/policy.js";
-import { rankRequests, readRequests } from "../../fgrpo/trainer/requests.js";
+import { openRanker } from "../../fgrpo/trainer/ranker.js";
+import { readRequests } from "../../fgrpo/trainer/requests.js";
 import { writeFileAtomic } from "../../util/atomic-write.js";
 
 const spec: CommandSpec = {
@@ -12,8 +11,12 @@ const spec: CommandSpec = {
   options: {
     checkpoint: { type: "string", valueName: "DIR", description: "a policy folder written by training (e.g. runs/demo/final)" },
     config: { type: "string", valueName: "FILE", description: "the training config (default: the nearest config.json above DIR)" },
-    input: { type: "string", valueName: "FILE", description: 'JSONL requests: {"id", "history": [...] | "question": "...", "candidates": [{"id", "text"}]}' },
-    output: { type: "string", valueName: "FILE", description: 'JSONL output: {"id", "ranking", "slate", "status"}, written only when every request succeeded' },
+    input: {
+      type: "string",
+      valueName: "FILE",
+      description: 'JSONL requests: {"id", "history": [...] | "question": "...", "candidates": [{"id", "text"}]}, optional "n_max", "k_max", "greedy", "seed", "temperature"',
+    },
+    output: { type: "string", valueName: "FILE", description: 'JSONL output: {"id", "ranking", "slate", "status", "detail", "logprobs"}, written only when every request succeeded' },
     unconstrained: { type: "boolean", description: "decode without the grammar automaton" },
   },
 };
@@ -26,17 +29,15 @@ const rank: Command = {
     const dir = requireString(parsed.values, "checkpoint");
     const input = requireString(parsed.values, "input");
     const output = requireString(parsed.values, "output");
-    const config = findRunConfig(dir, parsed.values.config as string | undefined);
-    const requests = readRequests(input, config.task.task, config.task.pool_size);
-    const policy = loadPolicy(dir, config);
+    const ranker = openRanker(dir, { config: parsed.values.config as string | undefined, constrained: !parsed.values.unconstrained });
     try {
-      const ranked = rankRequests(policy, config, requests, { constrained: !parsed.values.unconstrained });
+      const ranked = ranker.rank(readRequests(input, ranker.limits));
       writeFileAtomic(output, ranked.map((r) => JSON.stringify(r) + "\n").join(""));
       const invalid = ranked.filter((r) => r.status !== "ok").length;
       console.error(`ranked ${ranked.length} requests → ${output}${invalid ? ` (${invalid} invalid outputs, see "status")` : ""}`);
       return 0;
     } finally {
-      disposePolicy(policy);
+      ranker.dispose();
     }
   },
 };

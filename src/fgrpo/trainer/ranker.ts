@@ -1,0 +1,50 @@
+/**
+ * A loaded model that answers ranking requests: what `fgrpo rank` and `fgrpo serve` hold. The
+ * commands only see this interface, so a new kind of checkpoint (an HF text model, a LoRA
+ * adapter) needs one more branch in `openRanker` and nothing in the commands.
+ */
+import * as T from "../../torch/index.js";
+import { findRunConfig } from "./checkpoint-config.js";
+import { disposePolicy, loadPolicy } from "./policy.js";
+import { requestLimits, requestRanker, type RankedRequest, type RankRequest, type RequestLimits } from "./requests.js";
+import { requestSchema } from "./request-schema.js";
+
+export interface Ranker {
+  /** The task and layout requests must fit. */
+  readonly limits: RequestLimits;
+  /** The request schema for these limits (validation and the server's OpenAPI document). */
+  readonly schema: ReturnType<typeof requestSchema>;
+  /** What was loaded, for logs and /healthz. */
+  readonly info: { checkpoint: string; kind: string; constrained: boolean };
+  /** Answers in request order; each answer depends only on its own request. Synchronous: it runs the model. */
+  rank(requests: readonly RankRequest[]): RankedRequest[];
+  /** Frees the model's tensors. */
+  dispose(): void;
+}
+
+export interface OpenRankerOptions {
+  /** The training config (default: the nearest config.json above the checkpoint). */
+  config?: string;
+  /** Decode under the grammar automaton (default true). */
+  constrained?: boolean;
+  /** Most prompts per generation call. */
+  batchSize?: number;
+}
+
+/** Loads a checkpoint folder written by training (a task-vocabulary or a text policy). */
+export function openRanker(dir: string, opts: OpenRankerOptions = {}): Ranker {
+  const config = findRunConfig(dir, opts.config);
+  // The thread counts the model was trained with (as `train` sets them): on a small CPU, more
+  // BLAS threads than cores slows the skinny decode-step products down.
+  if (config.threads > 0 || config.blas_threads > 0) T.setNumThreads(config.threads || T.getNumThreads(), config.blas_threads || undefined);
+  const limits = requestLimits(config);
+  const policy = loadPolicy(dir, config);
+  const constrained = opts.constrained ?? true;
+  return {
+    limits,
+    schema: requestSchema(limits),
+    info: { checkpoint: dir, kind: policy.codec.kind === "text" ? "text policy" : "task-vocabulary policy", constrained },
+    rank: requestRanker(policy, config, { constrained, batchSize: opts.batchSize }),
+    dispose: () => disposePolicy(policy),
+  };
+}
