@@ -172,7 +172,7 @@ function rotateHalfRows(heads: number, headDim: number): T.Tensor {
 }
 
 export interface HfSaveOptions {
-  /** The dtype the weights are stored in (default float32); config.json's torch_dtype says it. */
+  /** The dtype the weights are stored in (default: the model's, float32 for a float64 model); config.json's torch_dtype says it. */
   dtype?: "float32" | "bfloat16" | "float16";
   /**
    * Split the weights into shards of at most this many bytes (a tensor is never split), written as
@@ -184,14 +184,15 @@ export interface HfSaveOptions {
 
 /**
  * Saves a model (and its tokenizer) as an HF folder that transformers and other tools load:
- * config.json, model.safetensors or shards with an index (float32 unless opts.dtype says),
+ * config.json, model.safetensors or shards with an index (in the model's dtype unless opts.dtype says),
  * tokenizer files. Each file is written atomically; config.json last, so a folder with a config
  * always has its weights. A model with interleaved RoPE is converted to the rotate-half
  * convention (q/k rows permuted per head) on the way out.
  */
 export function saveHfCheckpoint(folder: string, model: LlamaModel, tokenizer?: Tokenizer | null, opts: HfSaveOptions = {}): void {
   const c = model.config;
-  const dtype = opts.dtype ?? "float32";
+  const own = model.headWeight.dtype;
+  const dtype = opts.dtype ?? (own === "bfloat16" || own === "float16" ? own : "float32");
   T.tidy(() =>
     T.noGrad(() => {
       const out = new Map<string, T.Tensor>();

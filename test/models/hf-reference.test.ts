@@ -127,12 +127,16 @@ test("save → load round trips (float32 single file, BF16 shards) keep the logi
 
 test("a bfloat16 model computes in bfloat16 and stays near the float32 logits", () => {
   const model = loadHfModel(join(HF, "qwen3-tied-v5"), undefined, { dtype: "bfloat16" });
+  const dir = mkdtempSync(join(tmpdir(), "fgrpo-hf-bf16-"));
   try {
     assert.equal(model.headWeight.dtype, "bfloat16");
+    saveHfCheckpoint(dir, model);
+    assert.equal(JSON.parse(readFileSync(join(dir, "config.json"), "utf8")).torch_dtype, "bfloat16", "a bf16 model is saved in bf16");
     const { worst, scale } = maxError(logitsOf(model, reference.inputs[1]!), reference.checkpoints["qwen3-tied-v5"]![1]!);
     assert.ok(worst < 0.1 * scale, `bf16 logits off by ${worst} (scale ${scale})`);
   } finally {
     model.dispose();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
