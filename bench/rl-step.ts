@@ -2,6 +2,7 @@
  * `npm run bench -- rl-step [--steps=N]`: one RL step of the demo configuration (16 prompts × 8
  * rollouts, constrained decoding, on the bundled Games data) for each method, split into
  * generation, scoring and update. Prints one JSON line per method (median over the steps).
+ * With `--nproc N`: 1 process × N threads against N data-parallel processes (rl-step-dist.ts).
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,13 +14,15 @@ import { createPolicy, disposePolicy } from "../src/fgrpo/trainer/policy.js";
 import { TrainingLoop } from "../src/fgrpo/trainer/loop.js";
 import { rewardConfigOf, rlStep } from "../src/fgrpo/trainer/rl-step.js";
 import { DEMO_CONFIG } from "../src/fgrpo/trainer/demo-config.js";
+import { run as runDataParallel } from "./rl-step-dist.js";
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
 
-export function run(args: string[]): void {
+export function run(args: string[]): void | Promise<void> {
+  if (args.includes("--nproc")) return runDataParallel(args);
   const steps = Number(args.find((a) => a.startsWith("--steps="))?.slice(8) ?? 5);
   for (const method of ["fgrpo", "grpo", "gspo"] as const) {
     const config = parseConfig({ ...DEMO_CONFIG, output_dir: mkdtempSync(join(tmpdir(), "fgrpo-bench-")), rl: { ...DEMO_CONFIG.rl, method, max_steps: steps + 1, warmup_steps: 0 } });

@@ -28,6 +28,12 @@ export interface GenerateOptions extends SamplingOptions {
   logitsProcessors?: readonly LogitsProcessor[];
   /** Seeds the sampler (our own Rng; the engine's global generator is untouched). Default 0. */
   seed?: number;
+  /**
+   * One seed per prompt: prompt i's rollouts then draw from their own generator, so what a
+   * prompt samples does not depend on which other prompts share the batch (data-parallel ranks
+   * each generate their share of a step's prompts and must draw what one process would).
+   */
+  promptSeeds?: readonly number[];
   /** Fed to finished rollouts and used for prompt padding; default config.padTokenId ?? 0. */
   padToken?: number;
   /** Prefill each prompt once and decode its G rollouts from that one cache (default true). */
@@ -63,6 +69,8 @@ export function generate(model: LlamaModel, prompts: readonly (readonly number[]
   const pad = opts.padToken ?? c.padTokenId ?? 0;
   const stop = new Set(opts.stopTokens ?? c.eosTokenIds);
   const rng = new Rng(opts.seed ?? 0);
+  if (opts.promptSeeds && opts.promptSeeds.length !== prompts.length) throw new RangeError(`promptSeeds: ${opts.promptSeeds.length} seeds for ${prompts.length} prompts`);
+  const promptRngs = opts.promptSeeds?.map((s) => new Rng(s));
   const shared = opts.sharedPrefix ?? true;
   // Under restriction the forward stops at the final norm and the head runs on the allowed columns.
   const restrict = opts.constraint !== undefined && (opts.logitsProcessors?.length ?? 0) === 0 && (opts.restrictToAllowed ?? true);
@@ -103,7 +111,8 @@ export function generate(model: LlamaModel, prompts: readonly (readonly number[]
         prefill.dispose();
       }
       prefillMs = performance.now() - t0;
-      const ctx: StepContext = { rollouts, opts, stop, rng, pad, vocab: c.vocabSize };
+      const rowRngs = promptRngs ? rowsOfPrompt.map((p) => promptRngs[p]!) : undefined;
+      const ctx: StepContext = { rollouts, opts, stop, rng, rowRngs, pad, vocab: c.vocabSize };
       for (let step = 0; step < opts.maxNewTokens; step++) {
         let next: number[];
         try {

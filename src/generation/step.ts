@@ -24,6 +24,8 @@ export interface StepContext {
   opts: GenerateOptions;
   stop: Set<number>;
   rng: Rng;
+  /** Per-row generators (GenerateOptions.promptSeeds); rows without one draw from `rng`. */
+  rowRngs?: readonly Rng[];
   pad: number;
   vocab: number;
 }
@@ -37,7 +39,7 @@ export function sampleStep(rows: Float32Array, ctx: StepContext): number[] {
     const row = rows.subarray(i * width, i * width + ctx.vocab);
     for (const p of opts.logitsProcessors ?? []) p(row, { sequence: i, prompt: r.prompt, tokens: r.tokens });
     if (opts.constraint) maskToAllowed(row, opts.constraint.allowedTokens(r.state));
-    return record(r, sampleRow(row, opts, opts.greedy ? 0 : ctx.rng.next()), ctx);
+    return record(r, sampleRow(row, opts, opts.greedy ? 0 : (ctx.rowRngs?.[i] ?? ctx.rng).next()), ctx);
   });
 }
 
@@ -61,7 +63,7 @@ export function sampleAllowedStep(hidden: T.Tensor, head: T.Tensor, ctx: StepCon
     if (a === null) return ctx.pad;
     const row = new Float32Array(a.length);
     for (let j = 0; j < a.length; j++) row[j] = values[i * width + column[a[j]!]!]!;
-    const s = sampleRow(row, opts, opts.greedy ? 0 : ctx.rng.next());
+    const s = sampleRow(row, opts, opts.greedy ? 0 : (ctx.rowRngs?.[i] ?? ctx.rng).next());
     return record(r, { token: a[s.token]!, logprob: s.logprob }, ctx);
   });
 }
