@@ -2,7 +2,8 @@
  * `npm run bench -- rl-step --nproc 2 [--steps=N]`: the demo's F-GRPO step (16 prompts × 8
  * rollouts) in one process with 2 threads against 2 data-parallel processes with 1 thread each
  * (Gloo on 127.0.0.1), on the same machine. Prints one JSON line per layout: rollouts per second
- * of the whole step (median wall time) and, for the ranks, the gradient all-reduce time per step.
+ * of the whole step (median wall time) and, for the ranks, the gradient all-reduce time per step
+ * (as the step sees it, waiting for the slower rank included) and that of the all-reduce alone.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
@@ -47,10 +48,24 @@ function measure(steps: number, threads: number, dp?: DataParallel) {
     wall.push(performance.now() - t0);
     if (dp) reduce.push(r.ms_allreduce as number);
   }
+  // The all-reduce alone, of a buffer the size of the gradients, after a barrier (no waiting on a slower rank).
+  const pure: number[] = [];
+  const numel = [...policy.model.params.values()].reduce((n, p) => n + p.numel, 0);
+  if (dp) {
+    const buf = T.zeros([numel]);
+    for (let i = 0; i < 5; i++) {
+      dp.group.barrier();
+      const t0 = performance.now();
+      dp.group.allReduce([buf], "sum");
+      pure.push(performance.now() - t0);
+    }
+    buf.dispose();
+  }
   loop.dispose();
   disposePolicy(policy);
   const rollouts = config.rl.prompts_per_step * config.rl.num_generations;
-  return { rollouts, ms_step: median(wall), rollouts_per_s: Math.round((rollouts / (median(wall) / 1000)) * 10) / 10, ms_allreduce: reduce.length > 0 ? median(reduce) : null };
+  // ms_allreduce includes waiting for the slower rank to reach the reduction.
+  return { rollouts, parameters: numel, ms_step: Math.round(median(wall)), rollouts_per_s: Math.round((rollouts / (median(wall) / 1000)) * 10) / 10, ms_allreduce: reduce.length > 0 ? Math.round(median(reduce) * 10) / 10 : null, ms_allreduce_alone: pure.length > 0 ? Math.round(median(pure) * 100) / 100 : null };
 }
 
 function freePort(): Promise<number> {
