@@ -1,7 +1,8 @@
 /**
  * One rank of the collectives test (collectives.test.ts): joins the group from the torchrun
  * environment, runs each collective on rank-dependent inputs and prints the results as JSON.
- * With FGRPO_TEST_SCENARIO=die, rank 1 exits before the second collective; with hang, it sleeps.
+ * With FGRPO_TEST_SCENARIO=die, rank 1 exits before the second collective (die0: rank 0, the
+ * store's host); with hang, rank 1 sleeps.
  */
 import * as T from "../../src/torch/index.js";
 import { ProcessGroup } from "../../src/torch/distributed.js";
@@ -15,6 +16,7 @@ try {
   pg.allReduce([a], "sum");
   out.sum = [...a.toFloat32Array()];
   if (scenario === "die" && rank === 1) process.exit(3);
+  if (scenario === "die0" && rank === 0) process.exit(3);
   if (scenario === "hang" && rank === 1) await new Promise((r) => setTimeout(r, 60_000));
   const b = T.tensor(Float64Array.from([rank, 10 * rank]));
   pg.allReduce([b], "avg");

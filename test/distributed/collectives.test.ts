@@ -41,6 +41,14 @@ test("a rank that exits mid-run makes its peer's next collective throw an error 
   assert.deepEqual(r0.lagging, [1]);
 });
 
+test("when rank 0, which hosts the store, exits, its peer's error says so", async () => {
+  const exits = await runRanks(2, await freePort(), [worker], { FGRPO_TEST_SCENARIO: "die0" });
+  assert.equal(exits[0]!.code, 3);
+  const r1 = results([exits[1]!])[0]!;
+  assert.equal(exits[1]!.code, 1);
+  assert.match(String(r1.error), /failed on rank 1\/2: rank 0, which hosts the store at 127\.0\.0\.1:\d+, is unreachable|failed on rank 1\/2: rank 0 never reached it/);
+});
+
 test("a rank that hangs makes its peer throw once the group's timeout has passed", async () => {
   const children: import("node:child_process").ChildProcess[] = [];
   const exits = await runRanks(2, await freePort(), [worker], { FGRPO_TEST_SCENARIO: "hang", FGRPO_TEST_TIMEOUT_MS: "3000" }, (rank, child) => {
