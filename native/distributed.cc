@@ -15,7 +15,8 @@
 #include <memory>
 #include <mutex>
 
-#if __has_include(<gloo/algorithm.h>)
+// FGRPO_NO_GLOO builds without the binding (each function then throws), as without the headers.
+#if !defined(FGRPO_NO_GLOO) && __has_include(<gloo/algorithm.h>)
 #define FGRPO_HAVE_GLOO 1
 // libtorch guards its Gloo header with the macro of its own build; the symbols are in libtorch_cpu.
 #ifndef USE_C10D_GLOO
