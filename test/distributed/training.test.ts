@@ -23,7 +23,7 @@ const cli = join(root, "dist", "src", "cli", "main.js");
 /** Per-process timings and throughputs differ by nature; everything else must agree. */
 const TIMING = /^(ms_|rollout_tokens_per_s|rollouts_per_s)/;
 
-function rawConfig(dir: string) {
+function rawConfig(dir: string, rl: Record<string, unknown> = {}) {
   return {
     name: "dist",
     seed: 5,
@@ -33,13 +33,13 @@ function rawConfig(dir: string) {
     task: { train_examples: 200, eval_examples: 16 },
     model: { hidden_size: 32, num_layers: 1, num_heads: 2, num_kv_heads: 2, intermediate_size: 64 },
     sft: { max_steps: 4, batch_size: 8, warmup_steps: 1, save_every: 2, eval_every: 4 },
-    rl: { max_steps: 4, prompts_per_step: 4, num_generations: 4, warmup_steps: 1, save_every: 1, eval_every: 4, num_iterations: 2, num_minibatches: 2 },
+    rl: { max_steps: 4, prompts_per_step: 4, num_generations: 4, warmup_steps: 1, save_every: 1, eval_every: 4, num_iterations: 2, num_minibatches: 2, ...rl },
   };
 }
 
-function writeConfig(dir: string): string {
+function writeConfig(dir: string, rl: Record<string, unknown> = {}): string {
   const file = join(dir, "config.input.json");
-  writeFileSync(file, JSON.stringify(rawConfig(join(dir, "run"))));
+  writeFileSync(file, JSON.stringify(rawConfig(join(dir, "run"), rl)));
   return file;
 }
 
@@ -52,16 +52,17 @@ function lines(dir: string, phase: string): Record<string, unknown>[] {
 }
 
 /**
- * The mean token entropy is averaged over ranks, each a mean over its own tokens: it differs from
- * one process's mean over all tokens when the ranks' completions differ in length (observed:
- * under 1%), so it gets a looser bound than the values that are exact up to rounding.
+ * Token means logged by the objectives (entropy, ratio means, clip fractions) are averaged over
+ * ranks, each a mean over its own tokens: they differ from one process's mean over all tokens
+ * when the ranks' completions differ in length (observed: entropy under 1%, ratio_mean 6e-5),
+ * so they get a looser bound than the values that are exact up to rounding.
  */
-const PER_RANK_TOKEN_MEANS = new Set(["entropy"]);
+const PER_RANK_TOKEN_MEANS = /^(entropy|ratio_mean.*|clip_.*)$/;
 
 /** Asserts two records agree: numbers within `tol` (relative to max(1, |a|)), the rest equal. */
 function close(a: unknown, b: unknown, tol: number, path: string): void {
   if (typeof a === "number" && typeof b === "number") {
-    const t = PER_RANK_TOKEN_MEANS.has(path.split(".").at(-1)!) && tol > 0 ? 0.05 : tol;
+    const t = PER_RANK_TOKEN_MEANS.test(path.split(".").at(-1)!) && tol > 0 ? 0.05 : tol;
     assert.ok(Math.abs(a - b) <= t * Math.max(1, Math.abs(a)), `${path}: ${a} vs ${b}`);
   } else if (a !== null && b !== null && typeof a === "object" && typeof b === "object") {
     const keys = Object.keys(a).filter((k) => !TIMING.test(k) && k !== "ms_allreduce");
@@ -91,6 +92,19 @@ test("2 ranks reach the metrics of 1 process at the same global batch (SFT and F
     a.forEach((rec, i) => close(rec, b[i], 1e-4, `${phase}[${i}]`));
   }
   close(JSON.parse(readFileSync(join(one, "results.json"), "utf8")), JSON.parse(readFileSync(join(twoRankRun, "results.json"), "utf8")), 1e-4, "results");
+});
+
+test("GRPO with bnpo's token mean and batch-scaled rewards: 2 ranks reach 1 process's metrics too", { skip }, async () => {
+  // bnpo weighs each rank's gradient by its tokens; a batch std spans both ranks' rewards.
+  const rl = { method: "grpo", loss_type: "bnpo", scale_rewards: "batch", max_steps: 2, save_every: 0, eval_every: 0 };
+  const one = mkdtempSync(join(tmpdir(), "fgrpo-dist-grpo-one-"));
+  runTraining(parseConfig(rawConfig(one, rl)), { quiet: true, log: () => {} });
+  const two = mkdtempSync(join(tmpdir(), "fgrpo-dist-grpo-two-"));
+  const exits = await trainRanks(writeConfig(two, rl));
+  for (const e of exits) assert.equal(e.code, 0, `rank ${e.rank}: ${e.stderr.slice(-3000)}`);
+  const a = lines(one, "rl"), b = lines(join(two, "run"), "rl");
+  assert.equal(b.length, a.length);
+  a.forEach((rec, i) => close(rec, b[i], 1e-4, `rl[${i}]`));
 });
 
 test("a rank killed mid-run: the other exits naming it, the last checkpoint is intact, a rerun resumes", { skip }, async (t) => {

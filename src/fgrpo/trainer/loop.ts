@@ -55,6 +55,8 @@ export class TrainingLoop {
   readonly logger: JsonlLogger;
   readonly dir: string;
   step = 0;
+  /** The loss of the last update: the whole batch's under data parallelism (what to log). */
+  lastLoss = NaN;
   best: TrainerState["best"] = null;
   private failures = 0;
 
@@ -88,6 +90,7 @@ export class TrainingLoop {
     // Data parallel: every rank then holds the whole batch's gradient and loss (`weight` is the
     // number of terms this rank's loss averages), so every rank takes the same decision below.
     if (this.opts.dataParallel) lossValue = this.opts.dataParallel.reduceGradients(params, lossValue, weight);
+    this.lastLoss = lossValue;
     const norm = this.opts.settings.max_grad_norm > 0 ? T.clipGradNorm(params, this.opts.settings.max_grad_norm) : T.gradNorm(params);
     if (!Number.isFinite(lossValue) || !Number.isFinite(norm)) {
       this.optimizer.zeroGrad();

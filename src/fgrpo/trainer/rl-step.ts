@@ -172,7 +172,7 @@ export function rlStep(ctx: RlContext): RlStepRecord {
         updates += 1;
         if (norm === null) skipped += 1;
         else gradNormSum += norm;
-        lossSum += r.loss;
+        lossSum += loop.lastLoss;
         entropySum += r.entropy;
         for (const [k, v] of Object.entries(r.metrics)) metricsSum[k] = (metricsSum[k] ?? 0) + v;
       }

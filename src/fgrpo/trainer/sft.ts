@@ -121,6 +121,6 @@ export function sftStep(
   // The loss is a mean over completion tokens: ranks weigh their gradients by their token counts.
   const gradNorm = loop.update(r.loss, pairs.reduce((n, p) => n + p.completion.length, 0));
   loop.step += 1;
-  loop.logger.log({ step: loop.step, phase: loop.opts.phase, loss: r.loss, token_accuracy: r.tokenAccuracy, grad_norm: gradNorm, learning_rate: lr });
-  return { ...r, gradNorm };
+  loop.logger.log({ step: loop.step, phase: loop.opts.phase, loss: loop.lastLoss, token_accuracy: r.tokenAccuracy, grad_norm: gradNorm, learning_rate: lr });
+  return { ...r, loss: loop.lastLoss, gradNorm };
 }
