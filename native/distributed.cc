@@ -146,6 +146,9 @@ std::string Describe(const Group& g, const char* op) { return std::string("distr
 
 }  // namespace
 
+// Constructs the backend; its constructor is the rendezvous (blocks until every rank has joined).
+static void CreateBackend(Group& g, const std::string& backend, const c10::intrusive_ptr<c10d::Store>& prefixed, const std::string& addr, std::chrono::milliseconds timeout);
+
 // init({masterAddr, masterPort, rank, worldSize, timeoutMs, backend: "gloo" | "nccl"}) → group id.
 // Rank 0 hosts the TCPStore; every rank connects to it and the backend rendezvouses through it.
 // Blocks until all ranks have joined or timeoutMs has passed.
@@ -176,28 +179,40 @@ FGRPO_FN(DistInit)
   }
   // Keys of the backend's rendezvous live under their own prefix, apart from the caller's keys.
   auto prefixed = c10::make_intrusive<c10d::PrefixStore>("backend/" + backend, g->store);
-  if (backend == "gloo") {
-    auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
-    opts->devices.push_back(GlooDevice(addr));
-    // One thread per group is what Gloo's collectives of this trainer need (a few buffers per step).
-    opts->threads = 2;
-    g->backend = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, g->rank, g->size, opts);
-  } else if (backend == "nccl") {
-#ifdef FGRPO_HAVE_NCCL
-    auto opts = c10d::ProcessGroupNCCL::Options::create();
-    opts->timeout = timeout;
-    g->backend = c10::make_intrusive<c10d::ProcessGroupNCCL>(prefixed, g->rank, g->size, opts);
-#else
-    throw std::invalid_argument("distributed.init: backend \"nccl\" needs a libtorch built with CUDA and NCCL; this addon was compiled without them (use \"gloo\")");
-#endif
-  } else {
-    throw std::invalid_argument("distributed.init: unknown backend \"" + backend + "\" (expected \"gloo\" or \"nccl\")");
+  try {
+    CreateBackend(*g, backend, prefixed, addr, timeout);
+  } catch (const std::invalid_argument&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw std::runtime_error("distributed.init: rank " + std::to_string(rank) + ": the " + std::to_string(size) + " ranks did not all join the " + backend + " group within " +
+                             std::to_string(timeoutMs) + " ms: " +
+                             (dynamic_cast<const c10::Error*>(&e) ? static_cast<const c10::Error&>(e).what_without_backtrace() : e.what()));
   }
   std::lock_guard<std::mutex> lock(registryMutex);
   int id = nextId++;
   registry[id] = g;
   return Napi::Number::New(info.Env(), id);
 FGRPO_END
+
+static void CreateBackend(Group& g, const std::string& backend, const c10::intrusive_ptr<c10d::Store>& prefixed, const std::string& addr, std::chrono::milliseconds timeout) {
+  if (backend == "gloo") {
+    auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
+    opts->devices.push_back(GlooDevice(addr));
+    // One thread per group is what Gloo's collectives of this trainer need (a few buffers per step).
+    opts->threads = 2;
+    g.backend = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, g.rank, g.size, opts);
+  } else if (backend == "nccl") {
+#ifdef FGRPO_HAVE_NCCL
+    auto opts = c10d::ProcessGroupNCCL::Options::create();
+    opts->timeout = timeout;
+    g.backend = c10::make_intrusive<c10d::ProcessGroupNCCL>(prefixed, g.rank, g.size, opts);
+#else
+    throw std::invalid_argument("distributed.init: backend \"nccl\" needs a libtorch built with CUDA and NCCL; this addon was compiled without them (use \"gloo\")");
+#endif
+  } else {
+    throw std::invalid_argument("distributed.init: unknown backend \"" + backend + "\" (expected \"gloo\" or \"nccl\")");
+  }
+}
 
 // destroy(id): drops the group (its connections close once no collective holds it).
 FGRPO_FN(DistDestroy)
