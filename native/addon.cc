@@ -8,6 +8,9 @@
 
 namespace fgrpo {
 
+// distributed.cc (declared here rather than in common.h, which every op file includes).
+void RegisterDistributed(Napi::Env env, Napi::Object exports);
+
 // glibc raises its mmap threshold each time a large block is freed, after which large tensors
 // come from the heap, where interleaving with small allocations fragments it: resident memory
 // then grows without bound in a training loop that frees everything it allocates (measured:
@@ -30,6 +33,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterAutograd(env, exports);
   RegisterOptim(env, exports);
   RegisterAllocator(env, exports);
+  RegisterDistributed(env, exports);
   return exports;
 }
 

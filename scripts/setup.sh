@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything fgrpo needs on a fresh Debian machine and builds it. Idempotent: packages
 # already present are not reinstalled, and the native build is incremental.
-#   - Debian packages: libtorch-dev + libopenblas-dev (the tensor engine), a C++ toolchain,
+#   - Debian packages: libtorch-dev + libopenblas-dev (the tensor engine), libgloo-dev (the
+#     headers of the Gloo backend libtorch links, for data-parallel training), a C++ toolchain,
 #     chromium (the report's browser test)
 #   - npm dependencies (npm ci), the libtorch addon and the TypeScript (npm run build)
 set -euo pipefail
@@ -9,7 +10,7 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 
 need=()
-for pkg in libtorch-dev libopenblas-dev g++ make python3 chromium; do
+for pkg in libtorch-dev libopenblas-dev libgloo-dev g++ make python3 chromium; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

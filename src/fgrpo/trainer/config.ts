@@ -273,13 +273,17 @@ export function applyOverrides(raw: unknown, sets: readonly string[]): Record<st
  * The batch hierarchy, printed at the start of RL so a user sees what one step does:
  * prompts × G = rollouts, split into minibatches, μ passes = optimizer updates per step.
  */
-export function describeBatchHierarchy(rl: RlConfig): string {
+export function describeBatchHierarchy(rl: RlConfig, worldSize = 1): string {
   const rollouts = rl.prompts_per_step * rl.num_generations;
   const perMinibatch = rollouts / rl.num_minibatches;
   const updates = rl.num_minibatches * rl.num_iterations;
-  return [
+  const lines = [
     `per step: ${rl.prompts_per_step} prompts × ${rl.num_generations} generations = ${rollouts} rollouts`,
     `          ${rl.num_minibatches} minibatch(es) of ${perMinibatch} rollouts × ${rl.num_iterations} pass(es) = ${updates} optimizer update(s)`,
     updates === 1 ? "          on-policy (one update per batch): every ratio is 1 and clipping does nothing" : "          off-policy updates after the first: ratios and clipping are active",
-  ].join("\n");
+  ];
+  if (worldSize > 1) {
+    lines.push(`data parallel: ${worldSize} ranks; effective batch ${rollouts} rollouts, per rank ${rl.prompts_per_step / worldSize} prompts × ${rl.num_generations} = ${rollouts / worldSize} rollouts (${perMinibatch / worldSize} per minibatch)`);
+  }
+  return lines.join("\n");
 }

@@ -11,6 +11,7 @@ import { Rng } from "../../util/random.js";
 import { writeFileAtomic } from "../../util/atomic-write.js";
 import { learningRateAt, type ScheduleType } from "./schedule.js";
 import { JsonlLogger } from "./logger.js";
+import type { DataParallel } from "./dist.js";
 import { decodeRng, encodeRng, latestCheckpoint, loadCheckpoint, saveCheckpoint, stepDirName, type TrainerState } from "./checkpoint.js";
 
 export interface OptimSettings {
@@ -42,6 +43,8 @@ export interface LoopOptions {
   bestMetric: string;
   maxConsecutiveFailures: number;
   log?: (line: string) => void;
+  /** Data-parallel ranks: gradients and logs are reduced across them; rank 0 alone writes. */
+  dataParallel?: DataParallel;
 }
 
 export class StepFailure extends Error {}
@@ -52,6 +55,8 @@ export class TrainingLoop {
   readonly logger: JsonlLogger;
   readonly dir: string;
   step = 0;
+  /** The loss of the last update: the whole batch's under data parallelism (what to log). */
+  lastLoss = NaN;
   best: TrainerState["best"] = null;
   private failures = 0;
 
@@ -60,7 +65,8 @@ export class TrainingLoop {
     this.optimizer = new T.AdamW(opts.params, { lr: s.learning_rate, betas: [s.adam_beta1, s.adam_beta2], weightDecay: s.weight_decay });
     this.dataRng = new Rng(opts.seed);
     this.dir = join(opts.outputDir, opts.phase);
-    this.logger = new JsonlLogger(join(this.dir, "metrics.jsonl"));
+    const metrics = join(this.dir, "metrics.jsonl");
+    this.logger = opts.dataParallel ? opts.dataParallel.logger(metrics) : new JsonlLogger(metrics);
   }
 
   get done(): boolean {
@@ -79,8 +85,12 @@ export class TrainingLoop {
    * Clips and applies the accumulated gradients. Returns the gradient norm, or null when the step
    * was skipped because the loss or the gradient is not finite.
    */
-  update(lossValue: number): number | null {
+  update(lossValue: number, weight = 1): number | null {
     const params = [...this.opts.params.values()];
+    // Data parallel: every rank then holds the whole batch's gradient and loss (`weight` is the
+    // number of terms this rank's loss averages), so every rank takes the same decision below.
+    if (this.opts.dataParallel) lossValue = this.opts.dataParallel.reduceGradients(params, lossValue, weight);
+    this.lastLoss = lossValue;
     const norm = this.opts.settings.max_grad_norm > 0 ? T.clipGradNorm(params, this.opts.settings.max_grad_norm) : T.gradNorm(params);
     if (!Number.isFinite(lossValue) || !Number.isFinite(norm)) {
       this.optimizer.zeroGrad();
@@ -117,14 +127,20 @@ export class TrainingLoop {
     const improved = this.best === null || value > this.best.value;
     if (improved) {
       this.best = { metric: this.opts.bestMetric, value, step: this.step };
-      saveCheckpoint(this.dir, this.contents(), { name: "best" });
+      if (this.writes) saveCheckpoint(this.dir, this.contents(), { name: "best" });
     }
     return improved;
   }
 
   /** Writes a checkpoint of the current step. */
   save(extra: Record<string, unknown> = {}): string {
+    if (!this.writes) return join(this.dir, "checkpoints", stepDirName(this.step));
     return saveCheckpoint(this.dir, this.contents(extra), { protect: ["best"] });
+  }
+
+  /** Whether this process writes files: the only process, or data-parallel rank 0. */
+  get writes(): boolean {
+    return this.opts.dataParallel?.isMain ?? true;
   }
 
   private contents(extra: Record<string, unknown> = {}) {
@@ -167,7 +183,7 @@ export class TrainingLoop {
 
   private truncateLog(step: number): void {
     const file = this.logger.file;
-    if (!existsSync(file)) return;
+    if (!this.writes || !existsSync(file)) return;
     const kept = readFileSync(file, "utf8").split("\n").filter((l) => l.trim() !== "" && (JSON.parse(l) as { step?: number }).step! <= step);
     writeFileAtomic(file, kept.map((l) => l + "\n").join(""));
   }

@@ -50,7 +50,13 @@ function maxNewTokens(ctx: RlContext): number {
 /** Samples the step's rollouts and scores them with the rewards. */
 export function sampleRollouts(ctx: RlContext): { batch: RolloutBatch; samplingLogprobs: number[][]; msGeneration: number; tokens: number } {
   const { rl, task, loop } = ctx;
-  const examples = Array.from({ length: rl.prompts_per_step }, () => task.train[loop.dataRng.int(task.train.length)]!);
+  const drawn = Array.from({ length: rl.prompts_per_step }, () => task.train[loop.dataRng.int(task.train.length)]!);
+  // The sampler's stream, drawn from the data generator so resumed runs replay it; each prompt
+  // samples from its own seed, so data-parallel ranks, each with its share, draw what one process would.
+  const stepSeed = loop.dataRng.nextUint32();
+  const dp = loop.opts.dataParallel;
+  const mine = dp ? dp.share(rl.prompts_per_step, rl.num_minibatches) : drawn.map((_, i) => i);
+  const examples = mine.map((i) => drawn[i]!);
   const t0 = performance.now();
   const gen = T.noGrad(() =>
     generate(ctx.policy.model, examples.map((e) => e.promptIds), {
@@ -61,14 +67,20 @@ export function sampleRollouts(ctx: RlContext): { batch: RolloutBatch; samplingL
       topP: rl.top_p < 1 ? rl.top_p : undefined,
       stopTokens: [task.policyCodec.eosId],
       constraint: rl.constrained_decoding ? task.batchConstraint(examples) : undefined,
-      // The sampler's own stream, drawn from the data generator so resumed runs replay it.
-      seed: loop.dataRng.nextUint32(),
+      seed: stepSeed,
+      seeds: mine.map((i) => promptSeed(stepSeed, i)),
     }),
   );
   const msGeneration = performance.now() - t0;
-  const batch = assembleRollouts(task, examples, gen.completions, rl.num_generations, ctx.reward, { scaleRewards: rl.scale_rewards, eps: 1e-4 }, rl.rank_weight);
+  const globalRewards = dp?.globalRewards(rl.prompts_per_step, rl.num_minibatches, rl.num_generations);
+  const batch = assembleRollouts(task, examples, gen.completions, rl.num_generations, ctx.reward, { scaleRewards: rl.scale_rewards, eps: 1e-4 }, rl.rank_weight, globalRewards);
   const tokens = gen.completions.reduce((s, c) => s + c.length, 0);
   return { batch, samplingLogprobs: gen.logprobs, msGeneration, tokens };
+}
+
+/** Prompt i's sampling seed within a step (a distinct stream per prompt). */
+function promptSeed(stepSeed: number, i: number): number {
+  return (stepSeed ^ Math.imul(i + 1, 0x9e3779b9)) >>> 0;
 }
 
 /** Tensors of one minibatch (rows `rows` of the batch), built at the scored width. */
@@ -149,15 +161,17 @@ export function rlStep(ctx: RlContext): RlStepRecord {
           out.loss.backward();
           // The update time covers backward, gradient clipping and the optimizer step.
           msUpdate += performance.now() - t1;
-          return { loss: out.loss.item(), metrics: out.metrics, entropy: meanTokenEntropy(scored.entropy, m.completion) };
+          // bnpo averages over the minibatch's tokens: data-parallel ranks weigh their gradients by them.
+          const weight = rl.method === "grpo" && rl.loss_type === "bnpo" ? Math.max(1, m.completion.sum().item()) : 1;
+          return { loss: out.loss.item(), metrics: out.metrics, entropy: meanTokenEntropy(scored.entropy, m.completion), weight };
         });
         const t2 = performance.now();
-        const norm = loop.update(r.loss);
+        const norm = loop.update(r.loss, r.weight);
         msUpdate += performance.now() - t2;
         updates += 1;
         if (norm === null) skipped += 1;
         else gradNormSum += norm;
-        lossSum += r.loss;
+        lossSum += loop.lastLoss;
         entropySum += r.entropy;
         for (const [k, v] of Object.entries(r.metrics)) metricsSum[k] = (metricsSum[k] ?? 0) + v;
       }
@@ -198,6 +212,7 @@ export function rlStep(ctx: RlContext): RlStepRecord {
     // when sampling and scoring agree on temperature and masks; large values reveal a mismatch.
     logprob_mismatch: mismatch,
   };
+  if (loop.opts.dataParallel) record.ms_allreduce = loop.opts.dataParallel.takeReduceMs();
   for (const [k, v] of Object.entries(metricsSum)) record[k] = v / updates;
   loop.logger.log(record);
   ctx.onBatch?.(batch, record);

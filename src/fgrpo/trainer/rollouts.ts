@@ -30,6 +30,12 @@ export interface RolloutBatch {
   statusCounts: Record<RolloutStatus, number>;
 }
 
+/**
+ * Gathers this rank's per-rollout rewards into the whole step's (in the order one process would
+ * hold them) and says which of those rows are this rank's.
+ */
+export type GlobalRewards = (gen: Float64Array, rank: Float64Array) => { gen: Float64Array; rank: Float64Array; rows: number[] };
+
 export function assembleRollouts(
   task: TaskSetup,
   examples: EncodedExample[],
@@ -38,6 +44,7 @@ export function assembleRollouts(
   reward: RewardConfig,
   advantage: AdvantageOptions,
   rankWeight: number,
+  globalRewards?: GlobalRewards,
 ): RolloutBatch {
   if (completions.length !== examples.length * groupSize) throw new RangeError(`${completions.length} completions for ${examples.length} prompts × ${groupSize}`);
   const parsed = completions.map((c, i) => examples[Math.floor(i / groupSize)]!.codec.parse(c));
@@ -50,8 +57,12 @@ export function assembleRollouts(
     rewardRank[i] = r.rank;
     statusCounts[p.status] += 1;
   });
-  const phase = phaseAdvantages({ gen: rewardGen, rank: rewardRank }, groupSize, advantage);
-  const joint = jointAdvantages({ gen: rewardGen, rank: rewardRank }, rankWeight, groupSize, advantage);
+  // Under data parallelism the advantages and their statistics come from the whole step's
+  // rewards (a batch-scaled std spans every rank), then each rank keeps its own rows.
+  const all = globalRewards ? globalRewards(rewardGen, rewardRank) : { gen: rewardGen, rank: rewardRank, rows: null };
+  const local = (a: Float64Array) => (all.rows === null ? a : Float64Array.from(all.rows, (i) => a[i]!));
+  const phase = phaseAdvantages({ gen: all.gen, rank: all.rank }, groupSize, advantage);
+  const joint = jointAdvantages({ gen: all.gen, rank: all.rank }, rankWeight, groupSize, advantage);
   const width = Math.max(...completions.map((c) => c.length));
   const masks = batchPhaseMasks(parsed.map((p, i) => ({ slateSpan: p.slateSpan, rankSpan: p.rankSpan, length: completions[i]!.length })), width);
   return {
@@ -61,10 +72,10 @@ export function assembleRollouts(
     parsed,
     rewardGen,
     rewardRank,
-    advGen: phase.gen,
-    advRank: phase.rank,
-    advJoint: joint.advantages,
-    rewardJoint: joint.rewards,
+    advGen: local(phase.gen),
+    advRank: local(phase.rank),
+    advJoint: local(joint.advantages),
+    rewardJoint: local(joint.rewards),
     stats: { gen: phase.stats.gen, rank: phase.stats.rank, joint: joint.stats },
     masks,
     statusCounts,

@@ -23,7 +23,9 @@ import { TaskVocabCodec, type PolicyCodec } from "./policy-codec.js";
 import { TrainingLoop, type OptimSettings } from "./loop.js";
 import { sftStep } from "./sft.js";
 import { rewardConfigOf, rlStep, type RlContext } from "./rl-step.js";
-import { evaluatePolicy, type EvalResult } from "./evaluate.js";
+import { evaluatePolicy, greedyCompletions, scoreOutputs, type EvalOptions, type EvalResult } from "./evaluate.js";
+import type { EncodedExample } from "./data.js";
+import type { DataParallel } from "./dist.js";
 import type { RolloutBatch } from "./rollouts.js";
 
 export interface RunHooks {
@@ -33,6 +35,8 @@ export interface RunHooks {
   onBatch?: (batch: RolloutBatch, record: Record<string, unknown>) => void;
   /** Stops the run (as a kill would) after this many steps of a phase, for resume tests. */
   stopAfter?: { phase: "sft" | "rl"; step: number };
+  /** Data-parallel training over a process group (docs/distributed.md); every rank calls runTraining. */
+  dataParallel?: DataParallel;
 }
 
 export interface RunResult {
@@ -49,27 +53,39 @@ export const BEST_METRIC = "ndcg@5";
 export class Interrupted extends Error {}
 
 export function runTraining(config: TrainConfig, hooks: RunHooks = {}): RunResult {
-  const log = hooks.log ?? ((l: string) => console.error(l));
+  const dp = hooks.dataParallel;
+  const writes = dp?.isMain ?? true;
+  // Rank 0 alone prints, shows progress and writes files.
+  const log = writes ? (hooks.log ?? ((l: string) => console.error(l))) : () => undefined;
+  hooks = { ...hooks, log, quiet: hooks.quiet || !writes };
   const out = config.output_dir;
   mkdirSync(out, { recursive: true });
+  if (dp) {
+    dp.checkDivisible(config.sft.batch_size, 1, "sft.batch_size");
+    dp.checkDivisible(config.rl.prompts_per_step, config.rl.num_minibatches, "rl.prompts_per_step");
+  }
   if (config.threads > 0 || config.blas_threads > 0) T.setNumThreads(config.threads || T.getNumThreads(), config.blas_threads || undefined);
   T.manualSeed(config.seed);
-  const task = prepareTask(config, out);
+  const task = prepareTask(config, out, writes);
   log(task.data.summary.join("\n"));
   const evalSet = task.evalExamples(config.task.eval_split, config.task.eval_examples);
   const policy = initialPolicy(config, task);
+  dp?.broadcastParameters(policy.model.params);
   log(`model: ${countParameters(policy)} parameters, ${task.policyCodec.describe()}`);
   const validate = (phase: string) => {
     const progress = new Progress(`${phase} validation`, evalSet.length, { quiet: hooks.quiet });
-    return evaluatePolicy(policy, task, evalSet, { constrained: config.rl.constrained_decoding, seed: config.seed, onProgress: (d) => progress.update(d) });
+    const opts = { constrained: config.rl.constrained_decoding, seed: config.seed, onProgress: (d: number) => progress.update(d) };
+    return dp ? evaluateSharded(dp, policy, task, evalSet, opts) : evaluatePolicy(policy, task, evalSet, opts);
   };
   try {
     const sft = config.sft.max_steps > 0 ? runSft(config, task, policy, validate, hooks, log) : null;
     const rl = config.rl.max_steps > 0 ? runRl(config, task, policy, validate, hooks, log) : null;
     const finalModel = join(out, "final");
-    savePolicy(policy, finalModel);
     const results = { sft: sft?.means ?? null, rl: rl?.means ?? null, sft_validity: sft?.statusCounts ?? null, rl_validity: rl?.statusCounts ?? null, eval_split: config.task.eval_split, eval_examples: evalSet.length };
-    writeFileAtomic(join(out, "results.json"), JSON.stringify(results, null, 1));
+    if (writes) {
+      savePolicy(policy, finalModel);
+      writeFileAtomic(join(out, "results.json"), JSON.stringify(results, null, 1));
+    }
     return { outputDir: out, sft, rl, finalModel, interrupted: false };
   } catch (e) {
     if (e instanceof Interrupted) return { outputDir: out, sft: null, rl: null, finalModel: "", interrupted: true };
@@ -81,9 +97,10 @@ export function runTraining(config: TrainConfig, hooks: RunHooks = {}): RunResul
 
 /**
  * Loads the task. A task vocabulary is saved with the run the first time and reused on resume;
- * a checkpoint brings its own codec (its vocab.json, or its tokenizer: text mode).
+ * a checkpoint brings its own codec (its vocab.json, or its tokenizer: text mode). Only the
+ * writing rank (rank 0 under data parallelism) writes.
  */
-function prepareTask(config: TrainConfig, out: string): TaskSetup {
+function prepareTask(config: TrainConfig, out: string, writes: boolean): TaskSetup {
   const vocabFile = join(out, "vocab.json");
   const configFile = join(out, "config.json");
   if (existsSync(configFile)) {
@@ -96,8 +113,10 @@ function prepareTask(config: TrainConfig, out: string): TaskSetup {
   if (config.model.checkpoint) codec = loadPolicyCodec(config, config.model.checkpoint);
   else if (existsSync(vocabFile)) codec = new TaskVocabCodec(config, TaskVocab.fromJSON(JSON.parse(readFileSync(vocabFile, "utf8")), vocabFile));
   const task = setupTask(config, codec);
-  if (task.policyCodec instanceof TaskVocabCodec) writeFileAtomic(vocabFile, JSON.stringify(task.policyCodec.vocab.toJSON()));
-  writeFileAtomic(configFile, JSON.stringify(config, null, 1));
+  if (writes) {
+    if (task.policyCodec instanceof TaskVocabCodec) writeFileAtomic(vocabFile, JSON.stringify(task.policyCodec.vocab.toJSON()));
+    writeFileAtomic(configFile, JSON.stringify(config, null, 1));
+  }
   return task;
 }
 
@@ -113,7 +132,7 @@ function countParameters(p: PolicyModel): number {
   return n;
 }
 
-function loopFor(phase: "sft" | "rl", config: TrainConfig, policy: PolicyModel, settings: OptimSettings, log: (l: string) => void): TrainingLoop {
+function loopFor(phase: "sft" | "rl", config: TrainConfig, policy: PolicyModel, settings: OptimSettings, log: (l: string) => void, dataParallel?: DataParallel): TrainingLoop {
   return new TrainingLoop({
     phase,
     outputDir: config.output_dir,
@@ -127,6 +146,7 @@ function loopFor(phase: "sft" | "rl", config: TrainConfig, policy: PolicyModel, 
     bestMetric: BEST_METRIC,
     maxConsecutiveFailures: config.rl.max_consecutive_failures,
     log,
+    dataParallel,
   });
 }
 
@@ -156,19 +176,20 @@ function runPhase(
 }
 
 function runSft(config: TrainConfig, task: TaskSetup, policy: PolicyModel, validate: (p: string) => EvalResult, hooks: RunHooks, log: (l: string) => void): EvalResult {
-  const loop = loopFor("sft", config, policy, config.sft, log);
+  const loop = loopFor("sft", config, policy, config.sft, log, hooks.dataParallel);
   try {
     loop.resume();
     if (loop.done && config.rl.max_steps > 0 && existsSync(join(config.output_dir, "rl", "checkpoints", "LATEST"))) {
       log("SFT already complete; continuing RL");
       return JSON.parse(readFileSync(join(config.output_dir, "sft", "final-validation.json"), "utf8")) as EvalResult;
     }
-    log(`SFT: ${config.sft.max_steps} steps × ${config.sft.batch_size} prompts`);
+    const ranks = hooks.dataParallel ? ` (${hooks.dataParallel.worldSize} ranks × ${config.sft.batch_size / hooks.dataParallel.worldSize} per rank)` : "";
+    log(`SFT: ${config.sft.max_steps} steps × ${config.sft.batch_size} prompts${ranks}`);
     const result = runPhase("sft", loop, () => {
       const r = sftStep(policy, task, loop, config.sft.batch_size, config.rl.constrained_decoding);
       return `loss ${r.loss.toFixed(3)}`;
     }, validate, hooks, log);
-    writeFileAtomic(join(config.output_dir, "sft", "final-validation.json"), JSON.stringify({ means: result.means, statusCounts: result.statusCounts }));
+    if (loop.writes) writeFileAtomic(join(config.output_dir, "sft", "final-validation.json"), JSON.stringify({ means: result.means, statusCounts: result.statusCounts }));
     return result;
   } finally {
     loop.dispose();
@@ -176,12 +197,12 @@ function runSft(config: TrainConfig, task: TaskSetup, policy: PolicyModel, valid
 }
 
 function runRl(config: TrainConfig, task: TaskSetup, policy: PolicyModel, validate: (p: string) => EvalResult, hooks: RunHooks, log: (l: string) => void): EvalResult {
-  const loop = loopFor("rl", config, policy, config.rl, log);
+  const loop = loopFor("rl", config, policy, config.rl, log, hooks.dataParallel);
   // The reference is the policy RL starts from, frozen; kept only when the KL term is on.
   const reference = config.rl.beta > 0 ? snapshotPolicy(policy) : null;
   try {
     loop.resume();
-    log(`RL (${config.rl.method}):\n${describeBatchHierarchy(config.rl)}`);
+    log(`RL (${config.rl.method}):\n${describeBatchHierarchy(config.rl, hooks.dataParallel?.worldSize)}`);
     const ctx: RlContext = { policy, reference, task, rl: config.rl, reward: rewardConfigOf(config.rl), loop, onBatch: hooks.onBatch };
     return runPhase("rl", loop, () => {
       const r = rlStep(ctx);
@@ -191,6 +212,14 @@ function runRl(config: TrainConfig, task: TaskSetup, policy: PolicyModel, valida
     loop.dispose();
     if (reference) disposePolicy(reference);
   }
+}
+
+/** Validation split across ranks: each decodes its part, then every rank scores all outputs. */
+function evaluateSharded(dp: DataParallel, policy: PolicyModel, task: TaskSetup, examples: readonly EncodedExample[], opts: EvalOptions): EvalResult {
+  const [from, to] = dp.range(examples.length);
+  const local = to > from ? greedyCompletions(policy, task, examples.slice(from, to), opts) : [];
+  const all = dp.gatherSequences(local, examples.length);
+  return scoreOutputs(task, examples, all, opts.seed ?? 0);
 }
 
 function snapshotPolicy(p: PolicyModel): PolicyModel {

@@ -108,15 +108,19 @@ export function sftStep(
 ): SftStepResult {
   const lr = loop.currentLr();
   const batch = Array.from({ length: batchSize }, () => task.train[loop.dataRng.int(task.train.length)]!);
-  const pairs = batch.map((e) => pairOf(e, loop.dataRng));
+  const drawn = batch.map((e) => pairOf(e, loop.dataRng));
+  // Data parallel: every rank draws the whole batch (keeping the data stream in step) and trains on its share.
+  const dp = loop.opts.dataParallel;
+  const pairs = dp ? dp.share(batchSize).map((i) => drawn[i]!) : drawn;
   const r = T.tidy(() => {
     const { loss, logits, targets } = sftLoss(policy.model, pairs, task.policyCodec.padId, constrained);
     loss.backward();
     const correct = T.noGrad(() => logits.argmax(-1).eq(targets).float().mean().item());
     return { loss: loss.item(), tokenAccuracy: correct };
   });
-  const gradNorm = loop.update(r.loss);
+  // The loss is a mean over completion tokens: ranks weigh their gradients by their token counts.
+  const gradNorm = loop.update(r.loss, pairs.reduce((n, p) => n + p.completion.length, 0));
   loop.step += 1;
-  loop.logger.log({ step: loop.step, phase: loop.opts.phase, loss: r.loss, token_accuracy: r.tokenAccuracy, grad_norm: gradNorm, learning_rate: lr });
-  return { ...r, gradNorm };
+  loop.logger.log({ step: loop.step, phase: loop.opts.phase, loss: loop.lastLoss, token_accuracy: r.tokenAccuracy, grad_norm: gradNorm, learning_rate: lr });
+  return { ...r, loss: loop.lastLoss, gradNorm };
 }
