@@ -124,9 +124,15 @@ export const RlSection = z.object({
   top_k: nonNegInt.default(0),
   /** Longest completion in tokens; null = the longest valid rollout of the layout. */
   max_completion_length: positiveInt.nullable().default(null),
-  /** Lower clip ε; null = the method's default (GSPO/F-GRPO 3e-4, GRPO 0.2). */
+  /**
+   * Lower clip ε; null = the method's preset (sequence-level GSPO/F-GRPO 3e-4, token-level GRPO
+   * 0.2). A value set here applies to every method (in `compare` too).
+   */
   epsilon: z.number().positive().nullable().default(null),
-  /** Upper clip ε_high; null = the method's default (GSPO/F-GRPO 4e-4, GRPO = epsilon). */
+  /**
+   * Upper clip ε_high; null = `epsilon` when that is set (a symmetric range), else the method's
+   * preset (GSPO/F-GRPO 4e-4 [GSPO paper], GRPO 0.2).
+   */
   epsilon_high: z.number().positive().nullable().default(null),
   /** KL coefficient β (0 [summary]: no reference model is kept). */
   beta: nonNeg.default(0),
@@ -177,12 +183,22 @@ export function idTokensOf(c: TrainConfig): "pool_id" | "item" {
   return c.layout.id_tokens ?? (c.task.task === "rec" ? "item" : "pool_id");
 }
 
-/** Clip bounds after applying the method defaults (GSPO paper: 3e-4 / 4e-4; GRPO: 0.2). */
+/** The per-method clip presets used when `rl.epsilon` is null (GSPO paper: 3e-4 / 4e-4; GRPO: 0.2). */
+export function clipPreset(method: RlConfig["method"]): { epsilon: number; epsilonHigh: number } {
+  const sequenceLevel = method === "fgrpo" || method === "gspo" || method === "gspo_token";
+  return sequenceLevel ? { epsilon: 3e-4, epsilonHigh: 4e-4 } : { epsilon: 0.2, epsilonHigh: 0.2 };
+}
+
+/**
+ * Clip bounds of a config. The two ends are one setting: an `epsilon` given alone makes the range
+ * symmetric (ε_high = ε), never [1 − ε, 1 + preset ε_high] (which for F-GRPO/GSPO would be
+ * [0.8, 1.0004] at ε = 0.2). With neither set, the method's preset pair; `epsilon_high` alone
+ * widens the preset's upper end (DAPO's clip-higher).
+ */
 export function clipBounds(rl: RlConfig): { epsilon: number; epsilonHigh: number } {
-  const sequenceLevel = rl.method === "fgrpo" || rl.method === "gspo" || rl.method === "gspo_token";
-  const epsilon = rl.epsilon ?? (sequenceLevel ? 3e-4 : 0.2);
-  const epsilonHigh = rl.epsilon_high ?? (sequenceLevel ? 4e-4 : epsilon);
-  return { epsilon, epsilonHigh };
+  if (rl.epsilon !== null) return { epsilon: rl.epsilon, epsilonHigh: rl.epsilon_high ?? rl.epsilon };
+  const preset = clipPreset(rl.method);
+  return { epsilon: preset.epsilon, epsilonHigh: rl.epsilon_high ?? preset.epsilonHigh };
 }
 
 /** Parses and validates a config object; `source` names the file in errors. */
