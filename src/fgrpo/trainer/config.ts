@@ -98,6 +98,22 @@ export const SftSection = z.object({
   batch_size: positiveInt.default(32),
   /** Non-gold items that fill the gold slate (SPEC §5): retriever order, random, or pool order. */
   filler: z.enum(["retriever", "random", "pool"]).default("retriever"),
+  /**
+   * Dropout on the embeddings and on every residual branch during SFT steps only (SASRec's
+   * regulariser; 0 = off). RL never drops: its ratios need the sampling and the scoring passes to
+   * compute the same distribution.
+   */
+  dropout: z.number().min(0).lt(1).default(0),
+  /**
+   * Stop SFT after this many validations in a row without a new best validation ndcg@5
+   * (HF's EarlyStoppingCallback; 0 = never). Needs eval_every > 0.
+   */
+  early_stopping_patience: nonNegInt.default(0),
+  /**
+   * At the end of SFT, load the weights of the best validation checkpoint (HF's
+   * load_best_model_at_end), so RL, `final/` and results start from the model validation chose.
+   */
+  load_best_model_at_end: z.boolean().default(false),
 }).strict();
 
 export const RlSection = z.object({
@@ -241,6 +257,7 @@ function checkConsistency(c: TrainConfig, file: string): void {
   if (b.epsilon >= 1) fail("rl.epsilon", `epsilon must be < 1, got ${b.epsilon}`);
   if (c.rl.max_steps > 0 && c.rl.warmup_steps > c.rl.max_steps) fail("rl.warmup_steps", `warmup_steps (${c.rl.warmup_steps}) exceeds max_steps (${c.rl.max_steps})`);
   if (c.sft.max_steps > 0 && c.sft.warmup_steps > c.sft.max_steps) fail("sft.warmup_steps", `warmup_steps (${c.sft.warmup_steps}) exceeds max_steps (${c.sft.max_steps})`);
+  if (c.sft.early_stopping_patience > 0 && c.sft.eval_every === 0) fail("sft.early_stopping_patience", "early stopping needs validations during SFT: set sft.eval_every > 0");
 }
 
 /** Reads a JSON config file; errors name the file (and the line of a syntax error). */

@@ -106,7 +106,7 @@ function trainSft(name: string, config: TrainConfig, task: TaskSetup, pairOf: (e
   try {
     loop.resume();
     while (!loop.done) {
-      sftStep(policy, task, loop, config.sft.batch_size, config.rl.constrained_decoding, pairOf);
+      sftStep(policy, task, loop, config.sft.batch_size, config.rl.constrained_decoding, pairOf, config.sft.dropout);
       if (loop.shouldSave()) loop.save();
     }
     return policy;

@@ -138,6 +138,7 @@ function runPhase(
   validate: (phase: string) => EvalResult,
   hooks: RunHooks,
   log: (l: string) => void,
+  patience = 0,
 ): EvalResult {
   const progress = new Progress(phase.toUpperCase(), loop.opts.settings.max_steps, { quiet: hooks.quiet });
   let last: EvalResult | null = null;
@@ -149,6 +150,10 @@ function runPhase(
       const improved = loop.recordValidation(last.means);
       loop.logger.log({ step: loop.step, phase, validation: last.means, validity: last.statusCounts, best: improved });
       log(`${phase} step ${loop.step}: validation ${BEST_METRIC} ${last.means[BEST_METRIC]!.toFixed(4)}, slate_recall ${last.means.slate_recall!.toFixed(4)}${improved ? " (best)" : ""}`);
+      if (!loop.done && loop.checkEarlyStopping(patience)) {
+        log(`${phase}: early stopping at step ${loop.step}: no better validation ${BEST_METRIC} for ${patience} validations (best ${loop.best!.value.toFixed(4)} at step ${loop.best!.step})`);
+        loop.logger.log({ step: loop.step, phase, early_stopped: true, best_step: loop.best!.step });
+      }
     }
     if (loop.shouldSave()) loop.save();
     if (hooks.stopAfter?.phase === phase && loop.step >= hooks.stopAfter.step && !loop.done) throw new Interrupted();
@@ -165,10 +170,15 @@ function runSft(config: TrainConfig, task: TaskSetup, policy: PolicyModel, valid
       return JSON.parse(readFileSync(join(config.output_dir, "sft", "final-validation.json"), "utf8")) as EvalResult;
     }
     log(`SFT: ${config.sft.max_steps} steps × ${config.sft.batch_size} prompts`);
-    const result = runPhase("sft", loop, () => {
-      const r = sftStep(policy, task, loop, config.sft.batch_size, config.rl.constrained_decoding);
+    let result = runPhase("sft", loop, () => {
+      const r = sftStep(policy, task, loop, config.sft.batch_size, config.rl.constrained_decoding, undefined, config.sft.dropout);
       return `loss ${r.loss.toFixed(3)}`;
-    }, validate, hooks, log);
+    }, validate, hooks, log, config.sft.early_stopping_patience);
+    if (config.sft.load_best_model_at_end && loop.best !== null && loop.best.step !== loop.step) {
+      log(`SFT: loading the best validation checkpoint (step ${loop.best.step}, ${BEST_METRIC} ${loop.best.value.toFixed(4)})`);
+      loadPolicyWeights(policy, loop.bestModelDir());
+      result = validate("sft");
+    }
     writeFileAtomic(join(config.output_dir, "sft", "final-validation.json"), JSON.stringify({ means: result.means, statusCounts: result.statusCounts }));
     return result;
   } finally {
