@@ -67,6 +67,12 @@ export const ModelSection = z.object({
   intermediate_size: positiveInt.default(256),
   /** Tie the output head to the token embeddings. */
   tie_word_embeddings: z.boolean().default(true),
+  /**
+   * Item-token embeddings of a new rec model: `random` (N(0, 0.02)) or `cooccurrence` (item-kNN's
+   * co-occurrence similarities over the training sequences, projected to hidden_size; see
+   * trainer/item-embeddings.ts). Ignored for QA and when starting from a checkpoint.
+   */
+  item_embedding_init: z.enum(["random", "cooccurrence"]).default("random"),
 }).strict();
 
 /** Optimisation settings shared by SFT and RL. */

@@ -31,6 +31,7 @@ import type { EncodedExample, TaskSetup } from "./data.js";
 import { createPolicy, disposePolicy, savePolicy, loadPolicyWeights, type PolicyModel } from "./policy.js";
 import { TrainingLoop } from "./loop.js";
 import { sftStep, type SftPair } from "./sft.js";
+import { initItemEmbeddings } from "./item-embeddings.js";
 import { scoreOutputs } from "./evaluate.js";
 import { clipBounds } from "./config.js";
 import { rewardConfigOf } from "./rl-step.js";
@@ -98,6 +99,7 @@ function classicSlates(task: TaskSetup, examples: readonly EncodedExample[], see
 
 function trainSft(name: string, config: TrainConfig, task: TaskSetup, pairOf: (e: EncodedExample, rng: Rng) => SftPair, hooks: RunHooks): PolicyModel {
   const policy = createPolicy(config, task.vocab, 512);
+  initItemEmbeddings(policy, config, task);
   const loop = new TrainingLoop({
     phase: name, outputDir: config.output_dir, params: policy.model.params, settings: config.sft, seed: config.seed * 2 + 1, config,
     saveModel: (dir) => savePolicy(policy, dir), loadModel: (dir) => loadPolicyWeights(policy, dir), bestMetric: "ndcg@5",

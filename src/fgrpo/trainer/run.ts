@@ -20,6 +20,7 @@ import { setupTask, type TaskSetup } from "./data.js";
 import { createPolicy, disposePolicy, loadPolicy, loadPolicyWeights, savePolicy, type PolicyModel } from "./policy.js";
 import { TrainingLoop, type OptimSettings } from "./loop.js";
 import { sftStep } from "./sft.js";
+import { initItemEmbeddings } from "./item-embeddings.js";
 import { rewardConfigOf, rlStep, type RlContext } from "./rl-step.js";
 import { evaluatePolicy, type EvalResult } from "./evaluate.js";
 import type { RolloutBatch } from "./rollouts.js";
@@ -105,7 +106,9 @@ function loadPolicyVocab(dir: string): TaskVocab {
 function initialPolicy(config: TrainConfig, task: TaskSetup): PolicyModel {
   if (config.model.checkpoint) return loadPolicy(config.model.checkpoint);
   const longestPrompt = Math.max(...task.train.map((e) => e.promptIds.length));
-  return createPolicy(config, task.vocab, Math.max(256, 2 * (longestPrompt + 64)));
+  const policy = createPolicy(config, task.vocab, Math.max(256, 2 * (longestPrompt + 64)));
+  initItemEmbeddings(policy, config, task);
+  return policy;
 }
 
 function countParameters(p: PolicyModel): number {
