@@ -93,3 +93,11 @@ test("compare says which clip range a base rl.epsilon gives each method", () => 
   const note = clipRangeNote(parseConfig({ rl: { epsilon: 0.2 } }), ["fgrpo", "gspo", "grpo", "sft", "popularity"]);
   assert.match(note!, /fgrpo \[0\.8, 1\.2\], gspo \[0\.8, 1\.2\], grpo \[0\.8, 1\.2\]/);
 });
+
+test("every configs/experiments/*.json validates", async () => {
+  const { readdirSync } = await import("node:fs");
+  const dir = new URL("../../../configs/experiments/", import.meta.url);
+  const files = readdirSync(dir).filter((f) => f.endsWith(".json"));
+  assert.ok(files.length >= 4);
+  for (const f of files) parseConfig(readConfigFile(new URL(f, dir).pathname), f);
+});
