@@ -29,7 +29,25 @@ export interface MetricSpec {
   gain: Gain;
 }
 
-/** The metrics of the paper (SPEC §7) plus MRR; `slate_recall` is added when runs carry slates. */
+/**
+ * The metrics every method's table reports — learned models (`eval`, `compare`, validation) and
+ * classic baselines (`baseline`, `compare`) alike — all cut at 5 (the paper's k_max, SPEC §7).
+ * A learned model names at most k_max items while a classic ranker orders the whole pool, so an
+ * uncut MRR would credit the baseline for positives at ranks 6…N that the model cannot name;
+ * at cutoff 5 both are scored on the same first five items.
+ */
+export const COMPARABLE_METRICS: readonly string[] = [
+  "recall@1", "recall@3", "recall@5",
+  "ndcg@1", "ndcg@3", "ndcg@5",
+  "hit@1", "hit@3", "hit@5",
+  "precision@1", "precision@3", "precision@5",
+  "mrr@5",
+];
+
+/**
+ * `fgrpo score`'s default (trec_eval-style scoring of any run file): the paper's metrics plus
+ * trec_eval's uncut MRR (recip_rank); `slate_recall` is added when runs carry slates.
+ */
 export const DEFAULT_METRICS: readonly string[] = [
   "recall@1", "recall@3", "recall@5",
   "ndcg@1", "ndcg@3", "ndcg@5",

@@ -32,6 +32,11 @@ export interface ForwardOptions {
   hiddenOnly?: boolean;
   /** A snapshot from inferenceWeights(): fused, pre-transposed matrices (no autograd). */
   fused?: FusedWeights;
+  /**
+   * Training-time dropout probability on the token embeddings and on each residual branch's
+   * output before it is added (SASRec's placement); 0 or absent = none (inference, scoring).
+   */
+  dropout?: number;
 }
 
 /**
@@ -180,7 +185,9 @@ export class LlamaModel {
     const maxPosition = opts.positions ? positions.max().item() : (opts.pastLength ?? 0) + t - 1;
     const rot = this.rope.tables(positions, maxPosition, ids.device, this.headWeight.dtype);
     const mask = paddedCausalMask(opts.keyMask ?? null, t);
-    let x = T.embedding(this.params.get("model.embed_tokens.weight")!, ids);
+    const dropP = opts.dropout ?? 0;
+    const drop = (y: T.Tensor) => (dropP > 0 ? T.dropout(y, dropP, true) : y);
+    let x = drop(T.embedding(this.params.get("model.embed_tokens.weight")!, ids));
     const fused = opts.fused;
     for (let l = 0; l < c.numLayers; l++) {
       const p = this.layers[l]!;
@@ -205,13 +212,13 @@ export class LlamaModel {
       const [keys, values] = opts.cache ? opts.cache.append(l, k, v) : [k, v];
       const attended = opts.cache?.attend ? opts.cache.attend(l, q, keys, values) : groupedAttention(q, keys, values, mask);
       const y = attended.transpose(1, 2).reshape(b, t, c.numHeads * c.headDim);
-      x = x.add(f ? y.matmul(f.o) : T.linear(y, p.o));
+      x = x.add(drop(f ? y.matmul(f.o) : T.linear(y, p.o)));
       const h2 = T.rmsNorm(x, p.postNorm, c.rmsNormEps);
       if (f) {
         const gu = h2.matmul(f.gateUp);
-        x = x.add(T.siluMul(gu.narrow(2, 0, c.intermediateSize), gu.narrow(2, c.intermediateSize, c.intermediateSize)).matmul(f.down));
+        x = x.add(drop(T.siluMul(gu.narrow(2, 0, c.intermediateSize), gu.narrow(2, c.intermediateSize, c.intermediateSize)).matmul(f.down)));
       } else {
-        x = x.add(T.linear(T.siluMul(T.linear(h2, p.gate), T.linear(h2, p.up)), p.down));
+        x = x.add(drop(T.linear(T.siluMul(T.linear(h2, p.gate), T.linear(h2, p.up)), p.down)));
       }
     }
     opts.cache?.advance(t);

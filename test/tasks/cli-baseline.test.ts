@@ -15,7 +15,7 @@ test("fgrpo baseline --json prints one object metric → mean, same under the sa
   const a = fgrpo("baseline", "--task", "rec", "--method", "popularity", "--limit", "100", "--json", "--seed", "2");
   assert.equal(a.status, 0, a.stderr);
   const obj = JSON.parse(a.stdout) as Record<string, number>;
-  assert.deepEqual(Object.keys(obj), ["recall@1", "recall@3", "recall@5", "ndcg@1", "ndcg@3", "ndcg@5", "hit@1", "hit@3", "hit@5", "mrr"]);
+  assert.deepEqual(Object.keys(obj), ["recall@1", "recall@3", "recall@5", "ndcg@1", "ndcg@3", "ndcg@5", "hit@1", "hit@3", "hit@5", "mrr@5"]);
   assert.ok(Object.values(obj).every((v) => v >= 0 && v <= 1));
   assert.equal(fgrpo("baseline", "--task", "rec", "--method", "popularity", "--limit", "100", "--json", "--seed", "2").stdout, a.stdout);
 });
@@ -31,11 +31,11 @@ test("fgrpo baseline table and --write-run/--write-gold files that `fgrpo score`
   const golds = readGoldFile(gold);
   assert.equal(runs.size, golds.size);
   for (const q of runs.values()) assert.equal(q.ranking.length, 20);
-  const scored = fgrpo("score", "--run", run, "--gold", gold, "--metrics", "ndcg@5,mrr", "--json");
+  const scored = fgrpo("score", "--run", run, "--gold", gold, "--metrics", "ndcg@5,mrr@5", "--json");
   const direct = fgrpo("baseline", "--task", "qa", "--method", "bm25", "--split", "valid", "--json");
   const s = JSON.parse(scored.stdout), d = JSON.parse(direct.stdout);
   assert.equal(s["ndcg@5"], d["ndcg@5"]);
-  assert.equal(s.mrr, d.mrr);
+  assert.equal(s["mrr@5"], d["mrr@5"]);
 });
 
 test("fgrpo baseline: usage errors exit 2, bad data exits 1 naming file and line, and nothing is written", () => {

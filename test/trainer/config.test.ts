@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { applyOverrides, clipBounds, describeBatchHierarchy, parseConfig, readConfigFile } from "../../src/fgrpo/trainer/config.js";
 import { learningRateAt } from "../../src/fgrpo/trainer/schedule.js";
+import { clipRangeNote } from "../../src/fgrpo/trainer/compare.js";
 
 test("an empty config takes the documented defaults", () => {
   const c = parseConfig({});
@@ -20,6 +21,16 @@ test("an empty config takes the documented defaults", () => {
   assert.deepEqual(clipBounds(c.rl), { epsilon: 3e-4, epsilonHigh: 4e-4 });
   assert.deepEqual(clipBounds(parseConfig({ rl: { method: "grpo" } }).rl), { epsilon: 0.2, epsilonHigh: 0.2 });
   assert.deepEqual(clipBounds(parseConfig({ rl: { method: "grpo", epsilon_high: 0.28 } }).rl), { epsilon: 0.2, epsilonHigh: 0.28 });
+});
+
+test("rl.epsilon set alone gives a symmetric clip range for every method", () => {
+  for (const method of ["fgrpo", "gspo", "gspo_token", "grpo"]) {
+    assert.deepEqual(clipBounds(parseConfig({ rl: { method, epsilon: 0.2 } }).rl), { epsilon: 0.2, epsilonHigh: 0.2 }, method);
+    assert.deepEqual(clipBounds(parseConfig({ rl: { method, epsilon: 0.2, epsilon_high: 0.28 } }).rl), { epsilon: 0.2, epsilonHigh: 0.28 }, method);
+  }
+  // The sequence-level presets stay the paper's tiny pair when nothing is set.
+  assert.deepEqual(clipBounds(parseConfig({ rl: { method: "gspo" } }).rl), { epsilon: 3e-4, epsilonHigh: 4e-4 });
+  assert.deepEqual(clipBounds(parseConfig({ rl: { method: "fgrpo", epsilon_high: 1e-3 } }).rl), { epsilon: 3e-4, epsilonHigh: 1e-3 });
 });
 
 test("bad values name the file, the field and the allowed values", () => {
@@ -75,4 +86,18 @@ test("configs/demo.json is the demo's embedded config, and it validates", async 
   const file = new URL("../../../configs/demo.json", import.meta.url);
   assert.deepEqual(JSON.parse(readFileSync(file, "utf8")), DEMO_CONFIG);
   assert.equal(parseConfig(DEMO_CONFIG).rl.method, "fgrpo");
+});
+
+test("compare says which clip range a base rl.epsilon gives each method", () => {
+  assert.equal(clipRangeNote(parseConfig({}), ["fgrpo", "grpo"]), null);
+  const note = clipRangeNote(parseConfig({ rl: { epsilon: 0.2 } }), ["fgrpo", "gspo", "grpo", "sft", "popularity"]);
+  assert.match(note!, /fgrpo \[0\.8, 1\.2\], gspo \[0\.8, 1\.2\], grpo \[0\.8, 1\.2\]/);
+});
+
+test("every configs/experiments/*.json validates", async () => {
+  const { readdirSync } = await import("node:fs");
+  const dir = new URL("../../../configs/experiments/", import.meta.url);
+  const files = readdirSync(dir).filter((f) => f.endsWith(".json"));
+  assert.ok(files.length >= 4);
+  for (const f of files) parseConfig(readConfigFile(new URL(f, dir).pathname), f);
 });

@@ -8,12 +8,15 @@ import { parseNegatives } from "../../tasks/pools.js";
 import { loadTaskData, type SplitName } from "../../tasks/task-data.js";
 import type { RecFormat } from "../../tasks/rec/load.js";
 
-/** The metrics this command reports (names as src/eval/metrics.ts spells them). */
-export const BASELINE_METRICS = ["recall@1", "recall@3", "recall@5", "ndcg@1", "ndcg@3", "ndcg@5", "hit@1", "hit@3", "hit@5", "mrr"] as const;
+/**
+ * The metrics this command reports: those of COMPARABLE_METRICS a table shows, cut at 5 like the
+ * learned models' (MRR as mrr@5; `fgrpo score --metrics mrr` gives trec_eval's uncut value).
+ */
+export const BASELINE_METRICS = ["recall@1", "recall@3", "recall@5", "ndcg@1", "ndcg@3", "ndcg@5", "hit@1", "hit@3", "hit@5", "mrr@5"] as const;
 
 const spec: CommandSpec = {
   name: "baseline",
-  summary: "rank a split's candidate pools with a classic baseline and report Recall/NDCG/Hit@{1,3,5} and MRR",
+  summary: "rank a split's candidate pools with a classic baseline and report Recall/NDCG/Hit@{1,3,5} and MRR@5",
   usage:
     "fgrpo baseline --task rec|qa --method NAME [--data PATH]... [--split valid|test] [--pool-size 20] " +
     "[--negatives random|popularity|retriever|MIX] [--distractors bm25|random] [--seed S] [--json] [--write-run FILE] [--write-gold FILE] [--limit N]",

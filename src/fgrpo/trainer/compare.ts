@@ -14,7 +14,7 @@ import { writeFileAtomic } from "../../util/atomic-write.js";
 import { bootstrapMeanCi, pairedTest } from "../../eval/bootstrap.js";
 import { evaluateRun, type EvalSummary, type QueryRun } from "../../eval/metrics.js";
 import { makeBaseline, QA_BASELINES, REC_BASELINES } from "../../tasks/baselines/index.js";
-import { parseConfig, type TrainConfig } from "./config.js";
+import { clipBounds, parseConfig, type TrainConfig } from "./config.js";
 import { runTraining, type RunHooks } from "./run.js";
 import { setupTask, type TaskSetup } from "./data.js";
 import { loadPolicy, loadPolicyCodec, disposePolicy } from "./policy.js";
@@ -82,6 +82,8 @@ export function runComparison(base: TrainConfig, opts: CompareOptions): Comparis
     throw new InputError(`${decoupled.join(", ")} train task-vocabulary models from scratch; with a text model (model.checkpoint with tokenizer.json) compare sft, ${RL_METHODS.join(", ")} and the classic baselines`, { field: "methods" });
   }
   const log = opts.hooks?.log ?? ((l: string) => console.error(l));
+  const clipNote = clipRangeNote(base, opts.methods);
+  if (clipNote) log(clipNote);
   const scores = new Map<string, MethodScores>(opts.methods.map((m) => [m, { method: m, runs: [], perSeed: new Map() }]));
   let examplesCount = 0;
   for (const seed of opts.seeds) {
@@ -129,6 +131,21 @@ export function runComparison(base: TrainConfig, opts: CompareOptions): Comparis
   const comparison = tabulate(scores, opts, examplesCount, base);
   writeFileAtomic(join(opts.dir, "comparison.json"), JSON.stringify(comparison, null, 1));
   return comparison;
+}
+
+/**
+ * A base `rl.epsilon` reaches every RL method (each method gets the same symmetric range, see
+ * clipBounds); said once, because sequence-level ratios (F-GRPO, GSPO) and token-level ones
+ * (GRPO) usually want ranges orders of magnitude apart. Null when nothing is overridden.
+ */
+export function clipRangeNote(base: TrainConfig, methods: readonly string[]): string | null {
+  const rl = methods.filter((m) => (RL_METHODS as readonly string[]).includes(m));
+  if (rl.length === 0 || (base.rl.epsilon === null && base.rl.epsilon_high === null)) return null;
+  const ranges = rl.map((m) => {
+    const b = clipBounds({ ...base.rl, method: m as TrainConfig["rl"]["method"] });
+    return `${m} [${1 - b.epsilon}, ${1 + b.epsilonHigh}]`;
+  });
+  return `note: the base config's clip range applies to every RL method: ${ranges.join(", ")} (unset rl.epsilon/epsilon_high for each method's preset)`;
 }
 
 function evaluateModel(dir: string, task: TaskSetup, examples: ReturnType<TaskSetup["evalExamples"]>, base: TrainConfig, seed: number): EvalSummary["perQuery"] {

@@ -72,6 +72,12 @@ export const ModelSection = z.object({
   intermediate_size: positiveInt.default(256),
   /** Tie the output head to the token embeddings. */
   tie_word_embeddings: z.boolean().default(true),
+  /**
+   * Item-token embeddings of a new rec model: `random` (N(0, 0.02)) or `cooccurrence` (item-kNN's
+   * co-occurrence similarities over the training sequences, projected to hidden_size; see
+   * trainer/item-embeddings.ts). Ignored for QA and when starting from a checkpoint.
+   */
+  item_embedding_init: z.enum(["random", "cooccurrence"]).default("random"),
 }).strict();
 
 /** Optimisation settings shared by SFT and RL. */
@@ -103,6 +109,22 @@ export const SftSection = z.object({
   batch_size: positiveInt.default(32),
   /** Non-gold items that fill the gold slate (SPEC §5): retriever order, random, or pool order. */
   filler: z.enum(["retriever", "random", "pool"]).default("retriever"),
+  /**
+   * Dropout on the embeddings and on every residual branch during SFT steps only (SASRec's
+   * regulariser; 0 = off). RL never drops: its ratios need the sampling and the scoring passes to
+   * compute the same distribution.
+   */
+  dropout: z.number().min(0).lt(1).default(0),
+  /**
+   * Stop SFT after this many validations in a row without a new best validation ndcg@5
+   * (HF's EarlyStoppingCallback; 0 = never). Needs eval_every > 0.
+   */
+  early_stopping_patience: nonNegInt.default(0),
+  /**
+   * At the end of SFT, load the weights of the best validation checkpoint (HF's
+   * load_best_model_at_end), so RL, `final/` and results start from the model validation chose.
+   */
+  load_best_model_at_end: z.boolean().default(false),
 }).strict();
 
 export const RlSection = z.object({
@@ -129,9 +151,15 @@ export const RlSection = z.object({
   top_k: nonNegInt.default(0),
   /** Longest completion in tokens; null = the longest valid rollout of the layout. */
   max_completion_length: positiveInt.nullable().default(null),
-  /** Lower clip ε; null = the method's default (GSPO/F-GRPO 3e-4, GRPO 0.2). */
+  /**
+   * Lower clip ε; null = the method's preset (sequence-level GSPO/F-GRPO 3e-4, token-level GRPO
+   * 0.2). A value set here applies to every method (in `compare` too).
+   */
   epsilon: z.number().positive().nullable().default(null),
-  /** Upper clip ε_high; null = the method's default (GSPO/F-GRPO 4e-4, GRPO = epsilon). */
+  /**
+   * Upper clip ε_high; null = `epsilon` when that is set (a symmetric range), else the method's
+   * preset (GSPO/F-GRPO 4e-4 [GSPO paper], GRPO 0.2).
+   */
   epsilon_high: z.number().positive().nullable().default(null),
   /** KL coefficient β (0 [summary]: no reference model is kept). */
   beta: nonNeg.default(0),
@@ -182,12 +210,22 @@ export function idTokensOf(c: TrainConfig): "pool_id" | "item" {
   return c.layout.id_tokens ?? (c.task.task === "rec" ? "item" : "pool_id");
 }
 
-/** Clip bounds after applying the method defaults (GSPO paper: 3e-4 / 4e-4; GRPO: 0.2). */
+/** The per-method clip presets used when `rl.epsilon` is null (GSPO paper: 3e-4 / 4e-4; GRPO: 0.2). */
+export function clipPreset(method: RlConfig["method"]): { epsilon: number; epsilonHigh: number } {
+  const sequenceLevel = method === "fgrpo" || method === "gspo" || method === "gspo_token";
+  return sequenceLevel ? { epsilon: 3e-4, epsilonHigh: 4e-4 } : { epsilon: 0.2, epsilonHigh: 0.2 };
+}
+
+/**
+ * Clip bounds of a config. The two ends are one setting: an `epsilon` given alone makes the range
+ * symmetric (ε_high = ε), never [1 − ε, 1 + preset ε_high] (which for F-GRPO/GSPO would be
+ * [0.8, 1.0004] at ε = 0.2). With neither set, the method's preset pair; `epsilon_high` alone
+ * widens the preset's upper end (DAPO's clip-higher).
+ */
 export function clipBounds(rl: RlConfig): { epsilon: number; epsilonHigh: number } {
-  const sequenceLevel = rl.method === "fgrpo" || rl.method === "gspo" || rl.method === "gspo_token";
-  const epsilon = rl.epsilon ?? (sequenceLevel ? 3e-4 : 0.2);
-  const epsilonHigh = rl.epsilon_high ?? (sequenceLevel ? 4e-4 : epsilon);
-  return { epsilon, epsilonHigh };
+  if (rl.epsilon !== null) return { epsilon: rl.epsilon, epsilonHigh: rl.epsilon_high ?? rl.epsilon };
+  const preset = clipPreset(rl.method);
+  return { epsilon: preset.epsilon, epsilonHigh: rl.epsilon_high ?? preset.epsilonHigh };
 }
 
 /** Parses and validates a config object; `source` names the file in errors. */
@@ -230,6 +268,7 @@ function checkConsistency(c: TrainConfig, file: string): void {
   if (b.epsilon >= 1) fail("rl.epsilon", `epsilon must be < 1, got ${b.epsilon}`);
   if (c.rl.max_steps > 0 && c.rl.warmup_steps > c.rl.max_steps) fail("rl.warmup_steps", `warmup_steps (${c.rl.warmup_steps}) exceeds max_steps (${c.rl.max_steps})`);
   if (c.sft.max_steps > 0 && c.sft.warmup_steps > c.sft.max_steps) fail("sft.warmup_steps", `warmup_steps (${c.sft.warmup_steps}) exceeds max_steps (${c.sft.max_steps})`);
+  if (c.sft.early_stopping_patience > 0 && c.sft.eval_every === 0) fail("sft.early_stopping_patience", "early stopping needs validations during SFT: set sft.eval_every > 0");
 }
 
 /** Reads a JSON config file; errors name the file (and the line of a syntax error). */

@@ -32,6 +32,7 @@ import { createPolicy, disposePolicy, savePolicy, loadPolicyWeights, type Policy
 import { TrainingLoop } from "./loop.js";
 import type { TaskVocabCodec } from "./policy-codec.js";
 import { sftStep, type SftPair } from "./sft.js";
+import { initItemEmbeddings } from "./item-embeddings.js";
 import { scoreOutputs } from "./evaluate.js";
 import { clipBounds } from "./config.js";
 import { rewardConfigOf } from "./rl-step.js";
@@ -99,6 +100,7 @@ function classicSlates(task: TaskSetup, examples: readonly EncodedExample[], see
 
 function trainSft(name: string, config: TrainConfig, task: TaskSetup, pairOf: (e: EncodedExample, rng: Rng) => SftPair, hooks: RunHooks): PolicyModel {
   const policy = createPolicy(config, task.policyCodec as TaskVocabCodec, 512);
+  initItemEmbeddings(policy, config, task);
   const loop = new TrainingLoop({
     phase: name, outputDir: config.output_dir, params: policy.model.params, settings: config.sft, seed: config.seed * 2 + 1, config,
     saveModel: (dir) => savePolicy(policy, dir), loadModel: (dir) => loadPolicyWeights(policy, dir), bestMetric: "ndcg@5",
@@ -107,7 +109,7 @@ function trainSft(name: string, config: TrainConfig, task: TaskSetup, pairOf: (e
   try {
     loop.resume();
     while (!loop.done) {
-      sftStep(policy, task, loop, config.sft.batch_size, config.rl.constrained_decoding, pairOf);
+      sftStep(policy, task, loop, config.sft.batch_size, config.rl.constrained_decoding, pairOf, config.sft.dropout);
       if (loop.shouldSave()) loop.save();
     }
     return policy;

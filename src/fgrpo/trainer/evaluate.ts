@@ -6,12 +6,13 @@
  */
 import * as T from "../../torch/index.js";
 import { generate } from "../../generation/generate.js";
-import { DEFAULT_METRICS, evaluateRun, type EvalSummary, type Grades, type QueryRun } from "../../eval/metrics.js";
+import { COMPARABLE_METRICS, evaluateRun, type EvalSummary, type Grades, type QueryRun } from "../../eval/metrics.js";
 import { ROLLOUT_STATUSES, type RolloutStatus } from "../parse-core.js";
 import type { EncodedExample, TaskSetup } from "./data.js";
 import type { PolicyModel } from "./policy.js";
 
-export const EVAL_METRICS: readonly string[] = [...DEFAULT_METRICS, "slate_recall"];
+/** Validation, `eval` and `compare` metrics: the cut-at-5 metrics every method shares, plus slate recall. */
+export const EVAL_METRICS: readonly string[] = [...COMPARABLE_METRICS, "slate_recall"];
 
 export interface EvalResult {
   summary: EvalSummary;

@@ -58,6 +58,8 @@ export class TrainingLoop {
   /** The loss of the last update: the whole batch's under data parallelism (what to log). */
   lastLoss = NaN;
   best: TrainerState["best"] = null;
+  /** Set by early stopping; saved with checkpoints so a resumed run stays stopped. */
+  earlyStopped = false;
   private failures = 0;
 
   constructor(readonly opts: LoopOptions) {
@@ -70,7 +72,18 @@ export class TrainingLoop {
   }
 
   get done(): boolean {
-    return this.step >= this.opts.settings.max_steps;
+    return this.earlyStopped || this.step >= this.opts.settings.max_steps;
+  }
+
+  /**
+   * Early stopping (HF's EarlyStoppingCallback): stops the loop once `patience` validations in a
+   * row have not improved on the best, i.e. the best is `patience` validation intervals old.
+   * Derived from the best step alone, so it needs no extra state to resume. Returns whether it stopped.
+   */
+  checkEarlyStopping(patience: number): boolean {
+    const every = this.opts.settings.eval_every;
+    if (patience > 0 && every > 0 && this.best !== null && this.step - this.best.step >= patience * every) this.earlyStopped = true;
+    return this.earlyStopped;
   }
 
   /** The learning rate of the current step (also set on the optimizer). */
@@ -151,7 +164,7 @@ export class TrainingLoop {
       dataRng: this.dataRng.getState(),
       best: this.best,
       config: this.opts.config,
-      extra,
+      extra: this.earlyStopped ? { ...extra, early_stopped: true } : extra,
     };
     return { state, optimizer: this.optimizer.stateDict(), saveModel: this.opts.saveModel };
   }
@@ -176,6 +189,7 @@ export class TrainingLoop {
     this.dataRng.setState(state.dataRng);
     this.step = state.step;
     this.best = state.best;
+    this.earlyStopped = state.extra?.early_stopped === true;
     this.truncateLog(state.step);
     this.opts.log?.(`resumed ${this.opts.phase} from ${dir} (step ${state.step})`);
     return state.extra ?? {};

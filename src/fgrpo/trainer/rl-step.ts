@@ -1,9 +1,10 @@
 /**
  * One RL step (SPEC §5): B prompts × G rollouts sampled under the (optionally constrained)
  * policy, per-phase rewards and advantages, then μ passes over minibatches of the rollouts, each
- * ending in an optimizer update. The first pass is on-policy (the "old" log-probs are the current
- * ones, detached, so every ratio is exactly 1); later passes reuse the first pass's log-probs as
- * π_old, which is when clipping acts.
+ * ending in an optimizer update. π_old is the policy that sampled the batch: every minibatch's
+ * "old" log-probs are scored before the step's first update (the first minibatch takes its own
+ * scoring pass, detached, so its ratios are exactly 1; the others are scored up front without
+ * gradients), and every later minibatch and pass measures its ratios and clipping against them.
  */
 import * as T from "../../torch/index.js";
 import { generate } from "../../generation/generate.js";
@@ -112,6 +113,11 @@ function objective(ctx: RlContext, lp: T.Tensor, old: T.Tensor, ref: T.Tensor | 
   }
 }
 
+/** Rows of the rollout batch in minibatch `mb` (consecutive, so whole groups stay together). */
+function minibatchRows(mb: number, perMinibatch: number): number[] {
+  return Array.from({ length: perMinibatch }, (_, k) => mb * perMinibatch + k);
+}
+
 function logprobMismatch(scored: T.Tensor, sampled: number[][]): number {
   const width = scored.size(1);
   const values = T.noGrad(() => scored.toFloat32Array());
@@ -140,9 +146,20 @@ export function rlStep(ctx: RlContext): RlStepRecord {
     sharedPrefix: true,
   });
   try {
+    // π_old of minibatches after the first, scored before any update moves the policy (scoring
+    // them inside the loop would measure each against the previous minibatch's update: ratio ≡ 1
+    // on stale log-probs, and clipping against the wrong policy).
+    const t0 = performance.now();
+    for (let mb = 1; mb < rl.num_minibatches; mb++) {
+      const idx = minibatchRows(mb, perMinibatch);
+      const lp = T.keep(T.tidy(() => T.noGrad(() => scoreCompletions(ctx.policy.model, batch.examples.map((e) => e.promptIds), idx.map((i) => batch.completions[i]!), scoreOpts(idx)).logprobs)));
+      oldLogprobs.set(mb, lp);
+      mismatch = Math.max(mismatch, logprobMismatch(lp, idx.map((i) => samplingLogprobs[i]!)));
+    }
+    msScoring += performance.now() - t0;
     for (let pass = 0; pass < rl.num_iterations; pass++) {
       for (let mb = 0; mb < rl.num_minibatches; mb++) {
-        const idx = Array.from({ length: perMinibatch }, (_, k) => mb * perMinibatch + k);
+        const idx = minibatchRows(mb, perMinibatch);
         const prompts = batch.examples.map((e) => e.promptIds);
         const completions = idx.map((i) => batch.completions[i]!);
         const t0 = performance.now();
@@ -150,7 +167,7 @@ export function rlStep(ctx: RlContext): RlStepRecord {
           const scored = scoreCompletions(ctx.policy.model, prompts, completions, scoreOpts(idx));
           const width = scored.logprobs.size(1);
           const m = minibatchTensors(batch, idx, width);
-          if (pass === 0) {
+          if (pass === 0 && mb === 0) {
             oldLogprobs.set(mb, T.keep(scored.logprobs.detach()));
             mismatch = Math.max(mismatch, logprobMismatch(scored.logprobs, idx.map((i) => samplingLogprobs[i]!)));
           }

@@ -22,6 +22,7 @@ import { createPolicy, disposePolicy, loadPolicyCodec, loadPolicyModel, loadPoli
 import { TaskVocabCodec, type PolicyCodec } from "./policy-codec.js";
 import { TrainingLoop, type OptimSettings } from "./loop.js";
 import { sftStep } from "./sft.js";
+import { initItemEmbeddings } from "./item-embeddings.js";
 import { rewardConfigOf, rlStep, type RlContext } from "./rl-step.js";
 import { evaluatePolicy, greedyCompletions, scoreOutputs, type EvalOptions, type EvalResult } from "./evaluate.js";
 import type { EncodedExample } from "./data.js";
@@ -123,7 +124,9 @@ function prepareTask(config: TrainConfig, out: string, writes: boolean): TaskSet
 function initialPolicy(config: TrainConfig, task: TaskSetup): PolicyModel {
   if (config.model.checkpoint) return loadPolicyModel(config.model.checkpoint, task.policyCodec);
   const longestPrompt = Math.max(...task.train.map((e) => e.promptIds.length));
-  return createPolicy(config, task.policyCodec as TaskVocabCodec, Math.max(256, 2 * (longestPrompt + 64)));
+  const policy = createPolicy(config, task.policyCodec as TaskVocabCodec, Math.max(256, 2 * (longestPrompt + 64)));
+  initItemEmbeddings(policy, config, task);
+  return policy;
 }
 
 function countParameters(p: PolicyModel): number {
@@ -157,6 +160,7 @@ function runPhase(
   validate: (phase: string) => EvalResult,
   hooks: RunHooks,
   log: (l: string) => void,
+  patience = 0,
 ): EvalResult {
   const progress = new Progress(phase.toUpperCase(), loop.opts.settings.max_steps, { quiet: hooks.quiet });
   let last: EvalResult | null = null;
@@ -168,6 +172,10 @@ function runPhase(
       const improved = loop.recordValidation(last.means);
       loop.logger.log({ step: loop.step, phase, validation: last.means, validity: last.statusCounts, best: improved });
       log(`${phase} step ${loop.step}: validation ${BEST_METRIC} ${last.means[BEST_METRIC]!.toFixed(4)}, slate_recall ${last.means.slate_recall!.toFixed(4)}${improved ? " (best)" : ""}`);
+      if (!loop.done && loop.checkEarlyStopping(patience)) {
+        log(`${phase}: early stopping at step ${loop.step}: no better validation ${BEST_METRIC} for ${patience} validations (best ${loop.best!.value.toFixed(4)} at step ${loop.best!.step})`);
+        loop.logger.log({ step: loop.step, phase, early_stopped: true, best_step: loop.best!.step });
+      }
     }
     if (loop.shouldSave()) loop.save();
     if (hooks.stopAfter?.phase === phase && loop.step >= hooks.stopAfter.step && !loop.done) throw new Interrupted();
@@ -185,10 +193,15 @@ function runSft(config: TrainConfig, task: TaskSetup, policy: PolicyModel, valid
     }
     const ranks = hooks.dataParallel ? ` (${hooks.dataParallel.worldSize} ranks × ${config.sft.batch_size / hooks.dataParallel.worldSize} per rank)` : "";
     log(`SFT: ${config.sft.max_steps} steps × ${config.sft.batch_size} prompts${ranks}`);
-    const result = runPhase("sft", loop, () => {
-      const r = sftStep(policy, task, loop, config.sft.batch_size, config.rl.constrained_decoding);
+    let result = runPhase("sft", loop, () => {
+      const r = sftStep(policy, task, loop, config.sft.batch_size, config.rl.constrained_decoding, undefined, config.sft.dropout);
       return `loss ${r.loss.toFixed(3)}`;
-    }, validate, hooks, log);
+    }, validate, hooks, log, config.sft.early_stopping_patience);
+    if (config.sft.load_best_model_at_end && loop.best !== null && loop.best.step !== loop.step) {
+      log(`SFT: loading the best validation checkpoint (step ${loop.best.step}, ${BEST_METRIC} ${loop.best.value.toFixed(4)})`);
+      loadPolicyWeights(policy, loop.bestModelDir());
+      result = validate("sft");
+    }
     if (loop.writes) writeFileAtomic(join(config.output_dir, "sft", "final-validation.json"), JSON.stringify({ means: result.means, statusCounts: result.statusCounts }));
     return result;
   } finally {

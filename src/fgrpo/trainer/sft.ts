@@ -47,10 +47,10 @@ function allowedColumns(pairs: readonly SftPair[], vocabSize: number, restrict: 
  * tokens, computed on the allowed columns only unless `restrictToAllowed` is false (the
  * whole-vocabulary form, same values).
  */
-export function sftLoss(model: LlamaModel, pairs: readonly SftPair[], padId: number, constrained: boolean, restrictToAllowed = true) {
+export function sftLoss(model: LlamaModel, pairs: readonly SftPair[], padId: number, constrained: boolean, restrictToAllowed = true, dropout = 0) {
   const packed = packSequences(pairs.map((p) => p.prompt), pairs.map((p) => p.completion), padId);
   // The head runs only at completion positions: prompts are most of each row and carry no loss.
-  const hidden = model.forward(packed.input, { hiddenOnly: true });
+  const hidden = model.forward(packed.input, { hiddenOnly: true, dropout });
   const [b, t, d] = hidden.shape as [number, number, number];
   const positions = lossPositions(packed.targetMask.toFloat32Array());
   const rows = T.tensor(BigInt64Array.from(positions, BigInt));
@@ -105,6 +105,7 @@ export function sftStep(
   batchSize: number,
   constrained: boolean,
   pairOf: (e: EncodedExample, rng: Rng) => SftPair = (e, rng) => unifiedPair(task, e, rng),
+  dropout = 0,
 ): SftStepResult {
   const lr = loop.currentLr();
   const batch = Array.from({ length: batchSize }, () => task.train[loop.dataRng.int(task.train.length)]!);
@@ -113,7 +114,7 @@ export function sftStep(
   const dp = loop.opts.dataParallel;
   const pairs = dp ? dp.share(batchSize).map((i) => drawn[i]!) : drawn;
   const r = T.tidy(() => {
-    const { loss, logits, targets } = sftLoss(policy.model, pairs, task.policyCodec.padId, constrained);
+    const { loss, logits, targets } = sftLoss(policy.model, pairs, task.policyCodec.padId, constrained, true, dropout);
     loss.backward();
     const correct = T.noGrad(() => logits.argmax(-1).eq(targets).float().mean().item());
     return { loss: loss.item(), tokenAccuracy: correct };
