@@ -251,7 +251,7 @@ FGRPO_END
 constexpr int64_t kMaxSkinnyRows = 16;
 
 static bool SkinnyApplies(const at::Tensor& a, const at::Tensor& b) {
-  if (a.dim() < 1 || b.dim() != 2 || !a.device().is_cpu() || !b.device().is_cpu()) return false;
+  if (!kernels::Enabled() || a.dim() < 1 || b.dim() != 2 || !a.device().is_cpu() || !b.device().is_cpu()) return false;
   if (a.scalar_type() != at::kFloat || b.scalar_type() != at::kFloat || !b.is_contiguous()) return false;
   if (NeedsGrad({a, b})) return false;
   const int64_t k = a.size(-1);

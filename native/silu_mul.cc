@@ -46,7 +46,7 @@ class SiluMulFunction : public torch::autograd::Function<SiluMulFunction> {
 }  // namespace
 
 at::Tensor SiluMul(const at::Tensor& gate, const at::Tensor& up) {
-  bool fused = gate.device().is_cpu() && gate.scalar_type() == at::kFloat && up.scalar_type() == at::kFloat && up.device() == gate.device() &&
+  bool fused = kernels::Enabled() && gate.device().is_cpu() && gate.scalar_type() == at::kFloat && up.scalar_type() == at::kFloat && up.device() == gate.device() &&
                gate.sizes() == up.sizes() && gate.numel() > 0;
   if (!fused) return at::silu(gate) * up;
   // Without autograd, skip the node: applying one costs more than the kernel at decoding sizes.
