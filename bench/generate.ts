@@ -47,7 +47,7 @@ export function run(args: string[]): void {
     const prompts = Array.from({ length: batch }, () => [1]);
     const rate = tokensPerSecond(model, prompts, { ...common, maxNewTokens: 128 }, runs);
     console.log(JSON.stringify({
-      bench: "generate", model: "llama-ref-d256-l4-h4", batch, prompt_len: 1, new_tokens: 128, shared_prefix: false,
+      bench: "generate", isa: T.buildInfo().isa, model: "llama-ref-d256-l4-h4", batch, prompt_len: 1, new_tokens: 128, shared_prefix: false,
       intra_op_threads: intra, blas_threads: blas, tokens_per_s: Math.round(rate), ratio_to_pytorch: round(rate / PYTORCH_TOKENS_PER_S[batch]!),
     }));
   }
@@ -69,7 +69,7 @@ export function run(args: string[]): void {
   }
   for (const shared of [false, true]) {
     console.log(JSON.stringify({
-      bench: "generate", model: "llama-ref-d256-l4-h4", batch: 8, prompt_len: 512, new_tokens: 32, shared_prefix: shared,
+      bench: "generate", isa: T.buildInfo().isa, model: "llama-ref-d256-l4-h4", batch: 8, prompt_len: 512, new_tokens: 32, shared_prefix: shared,
       intra_op_threads: intra, blas_threads: blas, tokens_per_s: Math.round(median(pairs[String(shared) as "false" | "true"])),
       ...(shared ? { speedup_vs_unshared: round(median(pairs.ratio)) } : {}),
     }));

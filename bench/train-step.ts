@@ -41,12 +41,12 @@ export function run(args: string[]): void {
   for (const [intra, blas] of settings as [number, number][]) {
     T.setNumThreads(intra, blas);
     const ms = measure(steps, device);
-    console.log(JSON.stringify({ bench: "train-step-threads", device, intra_op_threads: intra, blas_threads: blas, ms_per_step: round(ms) }));
+    console.log(JSON.stringify({ bench: "train-step-threads", isa: T.buildInfo().isa, device, intra_op_threads: intra, blas_threads: blas, ms_per_step: round(ms) }));
     if (ms < best.ms) best = { ms, intra, blas };
   }
   const gflops = flops / (best.ms / 1000) / 1e9;
   console.log(JSON.stringify({
-    bench: "train-step", device, model: "reference-gpt", batch: BATCH, seq: REFERENCE.seq,
+    bench: "train-step", isa: T.buildInfo().isa, device, model: "reference-gpt", batch: BATCH, seq: REFERENCE.seq,
     intra_op_threads: best.intra, blas_threads: best.blas, ms_per_step: round(best.ms), gflops: round(gflops),
     peak_fraction: device === "cpu" ? round(gflops / PEAK_GFLOPS) : null,
     ratio_to_pytorch: device === "cpu" ? round(PYTORCH_MS / best.ms) : null,
