@@ -36,6 +36,8 @@ const CASES: Case[] = [
   noGrad("matmul", "1x704·704x256", () => { const x = keepRandn([1, 704]), w = keepRandn([704, 256]); return () => x.matmul(w); }),
   noGrad("matmul", "2x256·256x768", () => { const x = keepRandn([2, 256]), w = keepRandn([256, 768]); return () => x.matmul(w); }),
   noGrad("matmul", "4x256·256x768", () => { const x = keepRandn([4, 256]), w = keepRandn([256, 768]); return () => x.matmul(w); }),
+  noGrad("matmul", "5x256·256x768", () => { const x = keepRandn([5, 256]), w = keepRandn([256, 768]); return () => x.matmul(w); }),
+  noGrad("matmul", "6x256·256x768", () => { const x = keepRandn([6, 256]), w = keepRandn([256, 768]); return () => x.matmul(w); }),
   noGrad("matmul", "8x256·256x768", () => { const x = keepRandn([8, 256]), w = keepRandn([256, 768]); return () => x.matmul(w); }),
   noGrad("matmul", "8x256·256x1408", () => { const x = keepRandn([8, 256]), w = keepRandn([256, 1408]); return () => x.matmul(w); }),
   noGrad("matmul", "8x704·704x256", () => { const x = keepRandn([8, 704]), w = keepRandn([704, 256]); return () => x.matmul(w); }),

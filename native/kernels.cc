@@ -11,6 +11,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 // -O3 vectorizes these loops (the rest of the addon is built with -O2), and the selects in

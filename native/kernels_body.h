@@ -15,10 +15,13 @@ constexpr float kSqrt2OverPi = 0.7978845608028654f;
 constexpr float kCubic = 0.044715f;
 
 // expf by Cody–Waite range reduction and Cephes' degree-5 polynomial (about 1 ulp) for
-// x ≥ −87.3; below, e^−87.3 (the argument is clamped), and +88.3 saturates.
+// x ≥ −87.3; below, e^−87.3 (the argument is clamped), and +88.3 saturates. A NaN argument
+// gives e^−87.3: the clamps are written as max/min (x > c ? x : c is maxps's own semantics,
+// one instruction; the NaN-keeping form is a compare and a blend per clamp), so callers whose
+// result must stay NaN multiply by x, or test for NaN themselves.
 FGRPO_INLINE float ExpClamped(float x) {
-  x = x < -87.3f ? -87.3f : x;
-  x = x > 88.3f ? 88.3f : x;
+  x = x > -87.3f ? x : -87.3f;
+  x = x < 88.3f ? x : 88.3f;
   // Round to nearest by adding and removing 1.5·2²³ (exact for |t| < 2²²): floorf is a call
   // in the baseline instruction set.
   constexpr float kRound = 12582912.0f;
@@ -37,8 +40,9 @@ FGRPO_INLINE float ExpClamped(float x) {
   return e * scale;
 }
 
-// expf, 0 below −87.3 (where expf leaves the normal range): masked scores (−∞) weigh nothing.
-FGRPO_INLINE float ExpApprox(float x) { return x < -87.3f ? 0.0f : ExpClamped(x); }
+// expf, 0 below −87.3 (where expf leaves the normal range): masked scores (−∞) weigh nothing;
+// NaN stays NaN (a NaN score makes its softmax row NaN, as at::softmax does).
+FGRPO_INLINE float ExpApprox(float x) { return x < -87.3f ? 0.0f : (x != x ? x : ExpClamped(x)); }
 
 FGRPO_INLINE float Exp(float x) { return ExpApprox(x); }
 FGRPO_INLINE double Exp(double x) { return __builtin_exp(x); }  // float64 serves the checks: exact
@@ -69,14 +73,20 @@ template <typename T>
 FGRPO_INLINE void StoreLanes(T* p, typename Lanes<T>::V v) {
   *reinterpret_cast<typename Lanes<T>::U*>(p) = v;
 }
+// The sum of a register's lanes by halving: each step adds the register to itself with lanes
+// l and l ^ w swapped (log2(N) adds instead of N − 1 dependent ones, all in registers: going
+// through memory for the halves made GCC keep the running sums of the callers' loops there).
 template <typename T>
 FGRPO_INLINE T SumLanes(typename Lanes<T>::V v) {
-  T s[Lanes<T>::kN];
-  __builtin_memcpy(s, &v, sizeof v);
-  for (int w = Lanes<T>::kN / 2; w > 0; w /= 2) {  // by halving: log2(N) dependent adds
-    for (int l = 0; l < w; ++l) s[l] += s[l + w];
+  typedef typename std::conditional<sizeof(T) == 4, int32_t, int64_t>::type Index;
+  typedef Index I __attribute__((vector_size(kVecBytes)));
+  constexpr int N = Lanes<T>::kN;
+  for (int w = N / 2; w > 0; w /= 2) {
+    I swap;
+    for (int l = 0; l < N; ++l) swap[l] = l ^ w;
+    v += __builtin_shuffle(v, swap);
   }
-  return s[0];
+  return v[0];
 }
 
 // Reductions keep two registers of partial results, so that the loops vectorize without the
@@ -84,38 +94,75 @@ FGRPO_INLINE T SumLanes(typename Lanes<T>::V v) {
 template <typename T>
 constexpr int kPartials = 2 * Lanes<T>::kN;
 
+// The largest of v[0, n), in two registers of running maxima (vector selects: the compiler does
+// not vectorize a scalar max that must keep NaN semantics).
 template <typename T>
 FGRPO_INLINE T RowMax(const T* v, int64_t n) {
-  constexpr int L = kPartials<T>;
+  using V = typename Lanes<T>::V;
+  constexpr int N = Lanes<T>::kN;
   const T ninf = -std::numeric_limits<T>::infinity();
-  T lanes[L];
-  for (int l = 0; l < L; ++l) lanes[l] = ninf;
+  V m0 = V{} + ninf, m1 = m0;
   int64_t j = 0;
-  for (; j + L <= n; j += L) {
-    for (int l = 0; l < L; ++l) lanes[l] = v[j + l] > lanes[l] ? v[j + l] : lanes[l];
+  for (; j + 2 * N <= n; j += 2 * N) {
+    V a = LoadLanes(v + j), b = LoadLanes(v + j + N);
+    m0 = a > m0 ? a : m0;
+    m1 = b > m1 ? b : m1;
   }
+  m0 = m1 > m0 ? m1 : m0;
   T max = ninf;
-  for (int l = 0; l < L; ++l) max = lanes[l] > max ? lanes[l] : max;
+  for (int l = 0; l < N; ++l) max = m0[l] > max ? m0[l] : max;
   for (; j < n; ++j) max = v[j] > max ? v[j] : max;
   return max;
 }
 
+// ExpApprox over one register, written with vector operations: the loop vectorizer, given the
+// scalar form inside a reduction, kept part of the running sum and the exp's constants on the
+// stack under AVX2's 16 registers (stored and reloaded every iteration).
+FGRPO_INLINE Lanes<float>::V ExpLanes(Lanes<float>::V x) {
+  using V = Lanes<float>::V;
+  typedef int32_t I __attribute__((vector_size(kVecBytes)));
+  const V lo = V{} - 87.3f, hi = V{} + 88.3f;
+  const V under = x < lo ? V{} : V{} + 1.0f;  // lanes whose exp is 0
+  V c = x > lo ? x : lo;                       // NaN lanes become lo here...
+  c = c < hi ? c : hi;
+  constexpr float kRound = 12582912.0f;
+  V n = (c * 1.44269504088896341f + kRound) - kRound;
+  V r = c - n * 0.693359375f + n * 2.12194440e-4f;
+  V p = V{} + 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  V e = p * r * r + r + 1.0f;
+  I bits = (__builtin_convertvector(n, I) + 127) << 23;
+  V scale;
+  __builtin_memcpy(&scale, &bits, sizeof scale);
+  V y = e * scale * under;
+  return x == x ? y : x;  // ...and NaN again here
+}
+
 // v ← exp(v − max), returning the sum.
-template <typename T>
-FGRPO_INLINE T ExpShiftSum(T* v, int64_t n, T max) {
-  constexpr int L = kPartials<T>;
-  T lanes[L] = {};
+FGRPO_INLINE float ExpShiftSum(float* v, int64_t n, float max) {
+  using V = Lanes<float>::V;
+  constexpr int N = Lanes<float>::kN;
+  V acc = V{};
   int64_t j = 0;
-  for (; j + L <= n; j += L) {
-    for (int l = 0; l < L; ++l) {
-      T e = Exp(v[j + l] - max);
-      v[j + l] = e;
-      lanes[l] += e;
-    }
+  for (; j + N <= n; j += N) {
+    V e = ExpLanes(LoadLanes(v + j) - max);
+    StoreLanes(v + j, e);
+    acc += e;
   }
-  T sum = 0;
-  for (int l = 0; l < L; ++l) sum += lanes[l];
+  float sum = SumLanes<float>(acc);
   for (; j < n; ++j) {
+    v[j] = Exp(v[j] - max);
+    sum += v[j];
+  }
+  return sum;
+}
+FGRPO_INLINE double ExpShiftSum(double* v, int64_t n, double max) {
+  double sum = 0;
+  for (int64_t j = 0; j < n; ++j) {
     v[j] = Exp(v[j] - max);
     sum += v[j];
   }
@@ -545,11 +592,12 @@ FGRPO_INLINE void SkinnyBlock(const float* x, int64_t ldx, const float* w, float
     // Walking down a column block steps n floats at a time, across pages, where the hardware
     // prefetchers do not follow.
     for (int l = 0; l < kLines; ++l) __builtin_prefetch(w + (i + kSkinnyPrefetch) * n + n0 + l * 16);
-    V wv[C];
-    for (int c = 0; c < C; ++c) wv[c] = LoadLanes(w + i * n + n0 + c * N);
+    // The weight loads are written per use and merged by the compiler: held in an array, they
+    // were also stored to the stack every iteration (GCC 12, AVX-512, 2 rows × 1 register).
+    const float* wi = w + i * n + n0;
     for (int r = 0; r < R; ++r) {
       const float xv = x[r * ldx + i];
-      for (int c = 0; c < C; ++c) acc[r][c] += xv * wv[c];
+      for (int c = 0; c < C; ++c) acc[r][c] += xv * LoadLanes(wi + c * N);
     }
   }
   for (int r = 0; r < R; ++r) {
