@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- generate [--runs=N] [--threads=I,B]`: rollout throughput of the generation
+ * `npm run bench -- generate [--runs=N] [--threads=I,B] [--only=decode|prefix]`: rollout throughput of the generation
  * engine on a Llama model with the reference dims of ARCHITECTURE.md (vocab 512, 4 layers,
  * d 256, 4 heads, SwiGLU 704, tied head), random weights, sampling at temperature 1 with no stop
  * token so every rollout runs its full length.
@@ -36,6 +36,7 @@ function tokensPerSecond(model: LlamaModel, prompts: number[][], opts: GenerateO
 export function run(args: string[]): void {
   const runs = Number(args.find((a) => a.startsWith("--runs="))?.slice(7) ?? 7);
   const threads = args.find((a) => a.startsWith("--threads="))?.slice(10).split(",").map(Number);
+  const only = args.find((a) => a.startsWith("--only="))?.slice(7);
   // One libtorch thread and one BLAS thread: decode-step GEMMs are skinny and the two pools
   // fight over 2 cores otherwise (measured: 8×256×1408 takes 137 µs at 1+1 vs 190 µs at 1+2).
   const [intra, blas] = threads ?? [1, 1];
@@ -43,13 +44,17 @@ export function run(args: string[]): void {
   T.manualSeed(0);
   const model = LlamaModel.init(presets.tiny(512));
   const common = { temperature: 1, stopTokens: [] as number[] };
-  for (const batch of [1, 8]) {
+  for (const batch of only === "prefix" ? [] : [1, 8]) {
     const prompts = Array.from({ length: batch }, () => [1]);
     const rate = tokensPerSecond(model, prompts, { ...common, maxNewTokens: 128 }, runs);
     console.log(JSON.stringify({
       bench: "generate", isa: T.buildInfo().isa, model: "llama-ref-d256-l4-h4", batch, prompt_len: 1, new_tokens: 128, shared_prefix: false,
       intra_op_threads: intra, blas_threads: blas, tokens_per_s: Math.round(rate), ratio_to_pytorch: round(rate / PYTORCH_TOKENS_PER_S[batch]!),
     }));
+  }
+  if (only === "decode") {
+    model.dispose();
+    return;
   }
   const prompt = [1, ...Array.from({ length: 511 }, (_, i) => 3 + ((i * 37) % 500))];
   // The two forms run alternately and the speed-up is the median of each pair's ratio, so a

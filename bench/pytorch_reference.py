@@ -2,7 +2,7 @@
 machine and in the same conditions (threads, ATEN_CPU_CAPABILITY) as the fgrpo benches. Bench
 only: nothing in the library or its tests runs Python.
 
-    /usr/bin/python3 bench/pytorch_reference.py [--runs=N] [--steps=N]
+    /usr/bin/python3 bench/pytorch_reference.py [--runs=N] [--steps=N] [--only=generate|train] [--threads=N]
 
 Prints JSON lines: `pytorch-generate` (the plain KV-cache decoding loop of a Llama with the
 reference dims of ARCHITECTURE.md: vocab 512, 4 layers, d 256, 4 heads, SwiGLU 704, tied head;
@@ -132,16 +132,19 @@ def main():
     capability = torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, "cpu") and hasattr(torch.backends.cpu, "get_cpu_capability") else None
     env = {"torch": torch.__version__, "aten_cpu_capability": os.environ.get("ATEN_CPU_CAPABILITY") or capability,
            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE")}
+    only = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--only=")), None)
     p = llama_params()
-    for batch in (1, 8):
+    for batch in (1, 8) if only != "train" else ():
         decode(p, batch, 16)  # warm-up
         rate = median([decode(p, batch, 128) for _ in range(runs)])
         print(json.dumps({"bench": "pytorch-generate", "batch": batch, "new_tokens": 128, "tokens_per_s": round(rate), **env}), flush=True)
+    if only == "generate":
+        return
     gp = gpt_params()
     opt = torch.optim.AdamW(list(gp.values()), lr=1e-4)
     ids, targets, adv = torch.randint(0, VOCAB, (8, 128)), torch.randint(0, VOCAB, (8, 128)), torch.randn(8, 128)
     # Like bench/train-step.ts, which keeps the fastest of its thread settings: 1 and 2 threads.
-    for threads in (1, 2):
+    for threads in (arg("threads", 0),) if arg("threads", 0) else (1, 2):
         torch.set_num_threads(threads)
         for _ in range(3):
             gpt_step(gp, opt, ids, targets, adv)

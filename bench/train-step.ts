@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- train-step`: the reference GPT's policy-gradient train step (forward,
+ * `npm run bench -- train-step [--steps=N] [--threads=I,B]`: the reference GPT's policy-gradient train step (forward,
  * backward, AdamW). Prints one JSON line per thread setting tried, then the summary line.
  * ARCHITECTURE.md: PyTorch 2.13 (MKL) from Python on this machine: 200 ms; fp32 peak 166 GFLOP/s.
  */
@@ -36,7 +36,8 @@ export function run(args: string[]): void {
   const device = args.includes("--cuda") ? "cuda" : "cpu";
   const steps = Number(args.find((a) => a.startsWith("--steps="))?.slice(8) ?? 15);
   const flops = trainStepFlops(REFERENCE, BATCH);
-  const settings = device === "cpu" ? [[1, 1], [2, 1], [1, 2], [2, 2]] : [[T.getNumThreads(), 1]];
+  const forced = args.find((a) => a.startsWith("--threads="))?.slice(10).split(",").map(Number);
+  const settings = forced ? [forced] : device === "cpu" ? [[1, 1], [2, 1], [1, 2], [2, 2]] : [[T.getNumThreads(), 1]];
   let best = { ms: Infinity, intra: 0, blas: 0 };
   for (const [intra, blas] of settings as [number, number][]) {
     T.setNumThreads(intra, blas);
