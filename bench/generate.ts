@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- generate [--runs=N] [--threads=I,B] [--only=decode|prefix]`: rollout throughput of the generation
+ * `npm run bench -- generate [--runs=N] [--threads=I,B] [--only=decode|prefix|paths]`: rollout throughput of the generation
  * engine on a Llama model with the reference dims of ARCHITECTURE.md (vocab 512, 4 layers,
  * d 256, 4 heads, SwiGLU 704, tied head), random weights, sampling at temperature 1 with no stop
  * token so every rollout runs its full length.
@@ -9,6 +9,11 @@
  * 2. G = 8 rollouts of 32 tokens after a 512-token prompt, with and without the shared prefix
  *    (target: the shared prefix ≥ 3× faster), run alternately; the speed-up is the median of
  *    the pairs' ratios.
+ *
+ * 3. `--only=paths`: batch-1 and batch-8 decoding on each kernel path this CPU supports and on
+ *    "libtorch" (no fused kernel), the paths alternating run by run in this one process (T.setIsa);
+ *    each line gives a path's speed relative to the one in use at start (median of the runs'
+ *    ratios, and their range).
  *
  * Each line is the median of several runs (the machine is shared, timings are noisy).
  */
@@ -44,6 +49,11 @@ export function run(args: string[]): void {
   T.manualSeed(0);
   const model = LlamaModel.init(presets.tiny(512));
   const common = { temperature: 1, stopTokens: [] as number[] };
+  if (only === "paths") {
+    comparePaths(model, runs);
+    model.dispose();
+    return;
+  }
   for (const batch of only === "prefix" ? [] : [1, 8]) {
     const prompts = Array.from({ length: batch }, () => [1]);
     const rate = tokensPerSecond(model, prompts, { ...common, maxNewTokens: 128 }, runs);
@@ -80,6 +90,35 @@ export function run(args: string[]): void {
     }));
   }
   model.dispose();
+}
+
+function comparePaths(model: LlamaModel, runs: number): void {
+  const start = T.buildInfo().isa;
+  const paths = T.buildInfo().isas;
+  for (const batch of [1, 8]) {
+    const prompts = Array.from({ length: batch }, () => [1]);
+    const opts = { temperature: 1, stopTokens: [] as number[], maxNewTokens: 128 };
+    const rates: Record<string, number[]> = {};
+    for (const isa of paths) {
+      T.setIsa(isa);
+      generate(model, prompts, opts); // warm-up
+    }
+    for (let i = 0; i < runs; i++) {
+      for (const isa of paths) {
+        T.setIsa(isa);
+        const r = generate(model, prompts, { ...opts, seed: i });
+        (rates[isa] ??= []).push(r.stats.tokens / (r.stats.ms / 1000));
+      }
+    }
+    T.setIsa(start);
+    for (const isa of paths) {
+      const ratios = rates[isa]!.map((x, i) => x / rates[start]![i]!);
+      console.log(JSON.stringify({
+        bench: "generate-paths", isa, model: "llama-ref-d256-l4-h4", batch, new_tokens: 128, tokens_per_s: Math.round(median(rates[isa]!)),
+        [`ratio_to_${start}`]: round(median(ratios)), ratio_range: [round(Math.min(...ratios)), round(Math.max(...ratios))], runs,
+      }));
+    }
+  }
 }
 
 function round(x: number): number {
