@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 // -O3 vectorizes these loops (the rest of the addon is built with -O2), and the selects in

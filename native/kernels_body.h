@@ -76,17 +76,29 @@ FGRPO_INLINE void StoreLanes(T* p, typename Lanes<T>::V v) {
 // The sum of a register's lanes by halving: each step adds the register to itself with lanes
 // l and l ^ w swapped (log2(N) adds instead of N − 1 dependent ones, all in registers: going
 // through memory for the halves made GCC keep the running sums of the callers' loops there).
+// The swap patterns are built from a parameter pack so that they are constants (filled lane by
+// lane in a loop, GCC 12 built them at run time under AVX-512, at every dot product).
+template <typename T>
+struct LaneIndex {
+  typedef typename std::conditional<sizeof(T) == 4, int32_t, int64_t>::type Int;
+  typedef Int I __attribute__((vector_size(kVecBytes)));
+};
+template <typename T, int W, int... L>
+FGRPO_INLINE typename LaneIndex<T>::I XorLanes(std::integer_sequence<int, L...>) {
+  return typename LaneIndex<T>::I{(L ^ W)...};
+}
+template <typename T, int W>
+FGRPO_INLINE typename Lanes<T>::V FoldLanes(typename Lanes<T>::V v) {
+  if constexpr (W == 0) {
+    return v;
+  } else {
+    v += __builtin_shuffle(v, XorLanes<T, W>(std::make_integer_sequence<int, Lanes<T>::kN>{}));
+    return FoldLanes<T, W / 2>(v);
+  }
+}
 template <typename T>
 FGRPO_INLINE T SumLanes(typename Lanes<T>::V v) {
-  typedef typename std::conditional<sizeof(T) == 4, int32_t, int64_t>::type Index;
-  typedef Index I __attribute__((vector_size(kVecBytes)));
-  constexpr int N = Lanes<T>::kN;
-  for (int w = N / 2; w > 0; w /= 2) {
-    I swap;
-    for (int l = 0; l < N; ++l) swap[l] = l ^ w;
-    v += __builtin_shuffle(v, swap);
-  }
-  return v[0];
+  return FoldLanes<T, Lanes<T>::kN / 2>(v)[0];
 }
 
 // Reductions keep two registers of partial results, so that the loops vectorize without the
