@@ -57,10 +57,16 @@ namespace baseline {
 constexpr int kVecBytes = 16, kRegisters = 15, kMatRows = 4, kMatMaxVecs = 4, kTileRows = 4, kTileVecs = 2;
 #include "kernels_body.h"
 }  // namespace baseline
-#else
-// NEON (arm64) has 32 registers of 16 bytes; other targets get the same shapes.
+#elif defined(__aarch64__)
+// NEON (arm64) has 32 registers of 16 bytes and fused multiply-adds.
 namespace baseline {
 constexpr int kVecBytes = 16, kRegisters = 32, kMatRows = 8, kMatMaxVecs = 4, kTileRows = 4, kTileVecs = 4;
+#include "kernels_body.h"
+}  // namespace baseline
+#else
+// Other compilers and targets (clang on x86-64: no per-set builds here) get SSE-sized blocks.
+namespace baseline {
+constexpr int kVecBytes = 16, kRegisters = 15, kMatRows = 4, kMatMaxVecs = 4, kTileRows = 4, kTileVecs = 2;
 #include "kernels_body.h"
 }  // namespace baseline
 #endif
