@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- generate [--runs=N] [--threads=I,B]`: rollout throughput of the generation
+ * `npm run bench -- generate [--runs=N] [--threads=I,B] [--only=decode|prefix|paths]`: rollout throughput of the generation
  * engine on a Llama model with the reference dims of ARCHITECTURE.md (vocab 512, 4 layers,
  * d 256, 4 heads, SwiGLU 704, tied head), random weights, sampling at temperature 1 with no stop
  * token so every rollout runs its full length.
@@ -9,6 +9,11 @@
  * 2. G = 8 rollouts of 32 tokens after a 512-token prompt, with and without the shared prefix
  *    (target: the shared prefix ≥ 3× faster), run alternately; the speed-up is the median of
  *    the pairs' ratios.
+ *
+ * 3. `--only=paths`: batch-1 and batch-8 decoding on each kernel path this CPU supports and on
+ *    "libtorch" (no fused kernel), the paths alternating run by run in this one process (T.setIsa);
+ *    each line gives a path's speed relative to the one in use at start (median of the runs'
+ *    ratios, and their range).
  *
  * Each line is the median of several runs (the machine is shared, timings are noisy).
  */
@@ -36,6 +41,7 @@ function tokensPerSecond(model: LlamaModel, prompts: number[][], opts: GenerateO
 export function run(args: string[]): void {
   const runs = Number(args.find((a) => a.startsWith("--runs="))?.slice(7) ?? 7);
   const threads = args.find((a) => a.startsWith("--threads="))?.slice(10).split(",").map(Number);
+  const only = args.find((a) => a.startsWith("--only="))?.slice(7);
   // One libtorch thread and one BLAS thread: decode-step GEMMs are skinny and the two pools
   // fight over 2 cores otherwise (measured: 8×256×1408 takes 137 µs at 1+1 vs 190 µs at 1+2).
   const [intra, blas] = threads ?? [1, 1];
@@ -43,13 +49,22 @@ export function run(args: string[]): void {
   T.manualSeed(0);
   const model = LlamaModel.init(presets.tiny(512));
   const common = { temperature: 1, stopTokens: [] as number[] };
-  for (const batch of [1, 8]) {
+  if (only === "paths") {
+    comparePaths(model, runs);
+    model.dispose();
+    return;
+  }
+  for (const batch of only === "prefix" ? [] : [1, 8]) {
     const prompts = Array.from({ length: batch }, () => [1]);
     const rate = tokensPerSecond(model, prompts, { ...common, maxNewTokens: 128 }, runs);
     console.log(JSON.stringify({
-      bench: "generate", model: "llama-ref-d256-l4-h4", batch, prompt_len: 1, new_tokens: 128, shared_prefix: false,
+      bench: "generate", isa: T.buildInfo().isa, model: "llama-ref-d256-l4-h4", batch, prompt_len: 1, new_tokens: 128, shared_prefix: false,
       intra_op_threads: intra, blas_threads: blas, tokens_per_s: Math.round(rate), ratio_to_pytorch: round(rate / PYTORCH_TOKENS_PER_S[batch]!),
     }));
+  }
+  if (only === "decode") {
+    model.dispose();
+    return;
   }
   const prompt = [1, ...Array.from({ length: 511 }, (_, i) => 3 + ((i * 37) % 500))];
   // The two forms run alternately and the speed-up is the median of each pair's ratio, so a
@@ -69,12 +84,41 @@ export function run(args: string[]): void {
   }
   for (const shared of [false, true]) {
     console.log(JSON.stringify({
-      bench: "generate", model: "llama-ref-d256-l4-h4", batch: 8, prompt_len: 512, new_tokens: 32, shared_prefix: shared,
+      bench: "generate", isa: T.buildInfo().isa, model: "llama-ref-d256-l4-h4", batch: 8, prompt_len: 512, new_tokens: 32, shared_prefix: shared,
       intra_op_threads: intra, blas_threads: blas, tokens_per_s: Math.round(median(pairs[String(shared) as "false" | "true"])),
       ...(shared ? { speedup_vs_unshared: round(median(pairs.ratio)) } : {}),
     }));
   }
   model.dispose();
+}
+
+function comparePaths(model: LlamaModel, runs: number): void {
+  const start = T.buildInfo().isa;
+  const paths = T.buildInfo().isas;
+  for (const batch of [1, 8]) {
+    const prompts = Array.from({ length: batch }, () => [1]);
+    const opts = { temperature: 1, stopTokens: [] as number[], maxNewTokens: 128 };
+    const rates: Record<string, number[]> = {};
+    for (const isa of paths) {
+      T.setIsa(isa);
+      generate(model, prompts, opts); // warm-up
+    }
+    for (let i = 0; i < runs; i++) {
+      for (const isa of paths) {
+        T.setIsa(isa);
+        const r = generate(model, prompts, { ...opts, seed: i });
+        (rates[isa] ??= []).push(r.stats.tokens / (r.stats.ms / 1000));
+      }
+    }
+    T.setIsa(start);
+    for (const isa of paths) {
+      const ratios = rates[isa]!.map((x, i) => x / rates[start]![i]!);
+      console.log(JSON.stringify({
+        bench: "generate-paths", isa, model: "llama-ref-d256-l4-h4", batch, new_tokens: 128, tokens_per_s: Math.round(median(rates[isa]!)),
+        [`ratio_to_${start}`]: round(median(ratios)), ratio_range: [round(Math.min(...ratios)), round(Math.max(...ratios))], runs,
+      }));
+    }
+  }
 }
 
 function round(x: number): number {

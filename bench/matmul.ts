@@ -26,7 +26,7 @@ export function run(args: string[]): void {
       });
       const s = (performance.now() - t0) / 1000;
       const gflops = (2 * n ** 3 * reps) / s / 1e9;
-      const line: Record<string, unknown> = { bench: "matmul", device, n, gflops: Math.round(gflops * 10) / 10 };
+      const line: Record<string, unknown> = { bench: "matmul", isa: T.buildInfo().isa, device, n, gflops: Math.round(gflops * 10) / 10 };
       if (n === 1024 && device === "cpu") line.ratio_to_reference = Math.round((gflops / REFERENCE_GFLOPS_1024) * 1000) / 1000;
       console.log(JSON.stringify(line));
     });

@@ -60,7 +60,7 @@ export function run(args: string[]): void | Promise<void> {
     const rollouts = config.rl.prompts_per_step * config.rl.num_generations;
     const total = pick("ms_generation") + pick("ms_scoring") + pick("ms_update");
     console.log(JSON.stringify({
-      bench: "rl-step", method, prompts: config.rl.prompts_per_step, generations: config.rl.num_generations,
+      bench: "rl-step", isa: T.buildInfo().isa, method, prompts: config.rl.prompts_per_step, generations: config.rl.num_generations,
       ms_generation: Math.round(pick("ms_generation")), ms_scoring: Math.round(pick("ms_scoring")), ms_update: Math.round(pick("ms_update")),
       rollouts_per_s: Math.round((rollouts / (total / 1000)) * 10) / 10,
     }));

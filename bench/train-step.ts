@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- train-step`: the reference GPT's policy-gradient train step (forward,
+ * `npm run bench -- train-step [--steps=N] [--threads=I,B]`: the reference GPT's policy-gradient train step (forward,
  * backward, AdamW). Prints one JSON line per thread setting tried, then the summary line.
  * ARCHITECTURE.md: PyTorch 2.13 (MKL) from Python on this machine: 200 ms; fp32 peak 166 GFLOP/s.
  */
@@ -36,17 +36,18 @@ export function run(args: string[]): void {
   const device = args.includes("--cuda") ? "cuda" : "cpu";
   const steps = Number(args.find((a) => a.startsWith("--steps="))?.slice(8) ?? 15);
   const flops = trainStepFlops(REFERENCE, BATCH);
-  const settings = device === "cpu" ? [[1, 1], [2, 1], [1, 2], [2, 2]] : [[T.getNumThreads(), 1]];
+  const forced = args.find((a) => a.startsWith("--threads="))?.slice(10).split(",").map(Number);
+  const settings = forced ? [forced] : device === "cpu" ? [[1, 1], [2, 1], [1, 2], [2, 2]] : [[T.getNumThreads(), 1]];
   let best = { ms: Infinity, intra: 0, blas: 0 };
   for (const [intra, blas] of settings as [number, number][]) {
     T.setNumThreads(intra, blas);
     const ms = measure(steps, device);
-    console.log(JSON.stringify({ bench: "train-step-threads", device, intra_op_threads: intra, blas_threads: blas, ms_per_step: round(ms) }));
+    console.log(JSON.stringify({ bench: "train-step-threads", isa: T.buildInfo().isa, device, intra_op_threads: intra, blas_threads: blas, ms_per_step: round(ms) }));
     if (ms < best.ms) best = { ms, intra, blas };
   }
   const gflops = flops / (best.ms / 1000) / 1e9;
   console.log(JSON.stringify({
-    bench: "train-step", device, model: "reference-gpt", batch: BATCH, seq: REFERENCE.seq,
+    bench: "train-step", isa: T.buildInfo().isa, device, model: "reference-gpt", batch: BATCH, seq: REFERENCE.seq,
     intra_op_threads: best.intra, blas_threads: best.blas, ms_per_step: round(best.ms), gflops: round(gflops),
     peak_fraction: device === "cpu" ? round(gflops / PEAK_GFLOPS) : null,
     ratio_to_pytorch: device === "cpu" ? round(PYTORCH_MS / best.ms) : null,

@@ -2,6 +2,8 @@
 #include "common.h"
 
 #include <cstdlib>
+#include <stdexcept>
+#include <string>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -23,7 +25,20 @@ static void ConfigureAllocator() {
 #endif
 }
 
+// FGRPO_ISA forces the kernels' instruction set (kernels.h); one the CPU lacks stops the load
+// with a one-line error instead of an illegal instruction later.
+static void ConfigureIsa(Napi::Env env) {
+  const char* name = std::getenv("FGRPO_ISA");
+  if (name == nullptr || *name == '\0') return;
+  try {
+    kernels::SetIsa(kernels::ParseIsa(name, "FGRPO_ISA"));
+  } catch (const std::invalid_argument& e) {
+    throw Napi::Error::New(env, std::string("fgrpo: ") + e.what());
+  }
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  ConfigureIsa(env);
   ConfigureAllocator();
   InstallCachingAllocator();
   RegisterTensor(env, exports);

@@ -78,7 +78,7 @@ constexpr int64_t kMinSlicedQueries = 16;
 
 // Whether the per-slice path serves these queries: CPU, float32 or float64, enough of them.
 bool Sliced(const at::Tensor& q) {
-  return CpuFloating(q) && q.size(2) >= kMinSlicedQueries;
+  return kernels::Enabled() && CpuFloating(q) && q.size(2) >= kMinSlicedQueries;
 }
 
 // softmax(Q·Kᵀ·scale + mask)·V with the usual gradients:
@@ -205,7 +205,7 @@ at::Tensor ScaledDotAttention(const at::Tensor& q, const at::Tensor& k, const at
   auto full = [&](const at::Tensor& t) { return t.expand({bh[0], bh[1], t.size(2), t.size(3)}); };
   // An empty tensor stands for "no mask": autograd functions cannot take undefined tensors.
   at::Tensor m = mask ? *mask : at::empty({0}, q.options().dtype(at::kBool));
-  bool rows = !NeedsGrad({q, k, v, m}) && CpuFloating(q) && q.size(2) < kMinSlicedQueries && k.scalar_type() == q.scalar_type() &&
+  bool rows = kernels::Enabled() && !NeedsGrad({q, k, v, m}) && CpuFloating(q) && q.size(2) < kMinSlicedQueries && k.scalar_type() == q.scalar_type() &&
               v.scalar_type() == q.scalar_type();
   if (rows) return RowsAttention(full(q), full(k), full(v), m, causal && !mask, scale);
   return SlicedAttention::apply(full(q), full(k), full(v), m, causal && !mask, scale);

@@ -33,7 +33,7 @@ class GeluTanhFunction : public torch::autograd::Function<GeluTanhFunction> {
 }  // namespace
 
 at::Tensor GeluTanh(const at::Tensor& x) {
-  bool fused = x.device().is_cpu() && x.scalar_type() == at::kFloat && x.numel() > 0;
+  bool fused = kernels::Enabled() && x.device().is_cpu() && x.scalar_type() == at::kFloat && x.numel() > 0;
   return fused ? GeluTanhFunction::apply(x) : at::gelu(x, "tanh");
 }
 

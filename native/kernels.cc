@@ -1,581 +1,248 @@
-// The loops behind the fused operations. They are written so that the compiler vectorizes them
-// (no calls, no branches the compiler cannot turn into selects) and built for AVX-512, AVX2 and
-// baseline x86-64, chosen at load time.
+// The loops behind the fused operations, built for each instruction set this compiler can target
+// (AVX-512, AVX2 and the baseline: SSE2 on x86-64, NEON on arm64) from one source,
+// kernels_body.h, each with register blocks shaped for its register file. One set is active at a
+// time: the best the CPU has, or the one FGRPO_ISA names; "libtorch" turns the fused kernels off
+// and every fused operation runs as the plain libtorch composition it replaces (for comparisons).
 #include "kernels.h"
 
 #include <cstddef>
+#include <cstdint>
+#include <cstdlib>
 #include <limits>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 // -O3 vectorizes these loops (the rest of the addon is built with -O2), and the selects in
 // ExpApprox are if-converted only when the compiler may ignore floating-point traps. Nothing
-// from the standard library is called below: functions built without this pragma would not be
-// inlined into code built with it.
+// from the standard library is called in the hot loops: functions built without this pragma
+// would not be inlined into code built with it.
 #pragma GCC optimize("O3", "no-trapping-math")
+// Generic vectors wider than the baseline's registers change the ABI of calls that pass them;
+// every function that does is inlined.
+#pragma GCC diagnostic ignored "-Wpsabi"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define FGRPO_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define FGRPO_CLONES
+#define FGRPO_X86_ISAS 1
 #endif
 
-// Helpers are always inlined: each clone of an exported kernel must compile them for its own
-// instruction set (a helper left out of line is compiled for the baseline, and vector values
-// then cross calls through memory).
+// Helpers are always inlined: each instruction set's kernels must compile them for that set (a
+// helper left out of line is compiled for the baseline, and vector values then cross calls
+// through memory).
 #define FGRPO_INLINE inline __attribute__((always_inline))
 
 namespace fgrpo::kernels {
 
+#ifdef FGRPO_X86_ISAS
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,bmi,bmi2,f16c")
+namespace avx512 {
+constexpr int kVecBytes = 64, kRegisters = 32, kMatRows = 8, kMatMaxVecs = 4, kTileRows = 4, kTileVecs = 1;
+#include "kernels_body.h"
+}  // namespace avx512
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,bmi,bmi2,f16c")
+namespace avx2 {
+constexpr int kVecBytes = 32, kRegisters = 16, kMatRows = 4, kMatMaxVecs = 8, kTileRows = 4, kTileVecs = 2;
+#include "kernels_body.h"
+}  // namespace avx2
+#pragma GCC pop_options
+
+// SSE2 has no fused multiply-add: a product needs a register of its own beside the block.
+namespace baseline {
+constexpr int kVecBytes = 16, kRegisters = 15, kMatRows = 4, kMatMaxVecs = 4, kTileRows = 4, kTileVecs = 2;
+#include "kernels_body.h"
+}  // namespace baseline
+#elif defined(__aarch64__)
+// NEON (arm64) has 32 registers of 16 bytes and fused multiply-adds.
+namespace baseline {
+constexpr int kVecBytes = 16, kRegisters = 32, kMatRows = 8, kMatMaxVecs = 4, kTileRows = 4, kTileVecs = 4;
+#include "kernels_body.h"
+}  // namespace baseline
+#else
+// Other compilers and targets (clang on x86-64: no per-set builds here) get SSE-sized blocks.
+namespace baseline {
+constexpr int kVecBytes = 16, kRegisters = 15, kMatRows = 4, kMatMaxVecs = 4, kTileRows = 4, kTileVecs = 2;
+#include "kernels_body.h"
+}  // namespace baseline
+#endif
+
 namespace {
 
-constexpr float kSqrt2OverPi = 0.7978845608028654f;
-constexpr float kCubic = 0.044715f;
+// One instruction set's kernels. Overloads get one member per element type.
+struct Table {
+  void (*geluForward)(const float*, float*, int64_t);
+  void (*geluBackward)(const float*, const float*, float*, int64_t);
+  void (*siluMulForward)(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t);
+  void (*siluMulBackward)(const float*, const float*, const float*, float*, float*, int64_t);
+  void (*softmaxF)(float*, int64_t, int64_t, float, const float*, int64_t, bool);
+  void (*softmaxD)(double*, int64_t, int64_t, double, const double*, int64_t, bool);
+  void (*softmaxBackwardF)(const float*, float*, int64_t, int64_t, float);
+  void (*softmaxBackwardD)(const double*, double*, int64_t, int64_t, double);
+  void (*rmsForwardF)(const float*, const float*, float*, float*, int64_t, int64_t, float);
+  void (*rmsForwardD)(const double*, const double*, double*, double*, int64_t, int64_t, double);
+  void (*rmsBackwardF)(const float*, const float*, const float*, const float*, float*, double*, int64_t, int64_t);
+  void (*rmsBackwardD)(const double*, const double*, const double*, const double*, double*, double*, int64_t, int64_t);
+  void (*skinny)(const float*, int64_t, const float*, float*, int64_t, int64_t, int64_t);
+  void (*attentionF)(const View4<const float>&, const View4<const float>&, const View4<const float>&, const View4<float>&,
+                     const View4<const bool>*, const View4<const float>*, const AttentionDims&, float, bool);
+  void (*attentionD)(const View4<const double>&, const View4<const double>&, const View4<const double>&, const View4<double>&,
+                     const View4<const bool>*, const View4<const double>*, const AttentionDims&, double, bool);
+  void (*prefixF)(const View4<const float>&, const View4<const float>&, const View4<const float>&, const bool*, const View4<const float>&,
+                  const View4<const float>&, const View4<float>&, const PrefixAttentionDims&, float);
+  void (*prefixD)(const View4<const double>&, const View4<const double>&, const View4<const double>&, const bool*, const View4<const double>&,
+                  const View4<const double>&, const View4<double>&, const PrefixAttentionDims&, double);
+  void (*ropeF)(const View4<const float>&, const View4<const float>&, const View4<const float>&, const View4<float>&, const RopeDims&, bool, bool);
+  void (*ropeD)(const View4<const double>&, const View4<const double>&, const View4<const double>&, const View4<double>&, const RopeDims&, bool,
+                bool);
+};
 
-// expf by Cody–Waite range reduction and Cephes' degree-5 polynomial (about 1 ulp); 0 below
-// −87.3 (where expf leaves the normal range), +88.3 saturates.
-FGRPO_INLINE float ExpApprox(float x) {
-  float under = x < -87.3f ? 0.0f : 1.0f;
-  x = x < -87.3f ? -87.3f : x;
-  x = x > 88.3f ? 88.3f : x;
-  // Round to nearest by adding and removing 1.5·2²³ (exact for |t| < 2²²): floorf is a call
-  // in the baseline instruction set.
-  constexpr float kRound = 12582912.0f;
-  float n = (x * 1.44269504088896341f + kRound) - kRound;
-  float r = x - n * 0.693359375f + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  float e = p * r * r + r + 1.0f;
-  int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
-  __builtin_memcpy(&scale, &bits, sizeof scale);
-  return e * scale * under;
+#define FGRPO_TABLE(ns)                                                                                                                      \
+  Table {                                                                                                                                    \
+    ns::GeluTanhForward, ns::GeluTanhBackward, ns::SiluMulForward, ns::SiluMulBackward, ns::MaskedSoftmaxRows, ns::MaskedSoftmaxRows,         \
+        ns::SoftmaxBackwardRows, ns::SoftmaxBackwardRows, ns::RmsNormForward, ns::RmsNormForward, ns::RmsNormBackward, ns::RmsNormBackward,   \
+        ns::SkinnyMatmul, ns::AttentionRowsForward, ns::AttentionRowsForward, ns::PrefixAttentionForward, ns::PrefixAttentionForward,        \
+        ns::Rope, ns::Rope                                                                                                                    \
+  }
+
+const Table kBaseline = FGRPO_TABLE(baseline);
+#ifdef FGRPO_X86_ISAS
+const Table kAvx2 = FGRPO_TABLE(avx2);
+const Table kAvx512 = FGRPO_TABLE(avx512);
+#endif
+
+const Table* TableOf(Isa isa) {
+#ifdef FGRPO_X86_ISAS
+  if (isa == Isa::kAvx512) return &kAvx512;
+  if (isa == Isa::kAvx2) return &kAvx2;
+#endif
+  return &kBaseline;
 }
 
-FGRPO_INLINE float Exp(float x) { return ExpApprox(x); }
-FGRPO_INLINE double Exp(double x) { return __builtin_exp(x); }  // float64 serves the checks: exact
+Isa active = BestIsa();
+const Table* table = TableOf(active);
 
-FGRPO_INLINE float Sigmoid(float x) { return 1.0f / (1.0f + ExpApprox(-x)); }
-
-// σ(2u) for the GELU argument x.
-FGRPO_INLINE float GeluGate(float x) {
-  float u = kSqrt2OverPi * (x + kCubic * x * x * x);
-  return Sigmoid(2.0f * u);
-}
+// The kernels of the active set; under "libtorch" (no caller reaches a kernel then, but a
+// direct call still gets a correct result) those of the best set.
+const Table& Active() { return *table; }
 
 }  // namespace
 
-FGRPO_CLONES void GeluTanhForward(const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * GeluGate(x[i]);
-}
-
-// d/dx x·σ(2u) = σ + x·σ(1−σ)·2u',  u' = √(2/π)·(1 + 3·0.044715·x²)
-FGRPO_CLONES void GeluTanhBackward(const float* x, const float* g, float* dx, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    float xi = x[i], s = GeluGate(xi);
-    float du = 2.0f * kSqrt2OverPi * (1.0f + 3.0f * kCubic * xi * xi);
-    dx[i] = g[i] * (s + xi * s * (1.0f - s) * du);
+const char* IsaName(Isa isa) {
+  switch (isa) {
+    case Isa::kAvx512: return "avx512";
+    case Isa::kAvx2: return "avx2";
+    case Isa::kDefault: return "default";
+    case Isa::kLibtorch: return "libtorch";
   }
+  return "?";
 }
 
-FGRPO_CLONES void SiluMulForward(const float* g, int64_t ldg, const float* u, int64_t ldu, float* y, int64_t rows, int64_t cols) {
-  for (int64_t r = 0; r < rows; ++r, g += ldg, u += ldu, y += cols) {
-    for (int64_t i = 0; i < cols; ++i) y[i] = g[i] * u[i] / (1.0f + ExpApprox(-g[i]));
+bool IsaSupported(Isa isa) {
+#ifdef FGRPO_X86_ISAS
+  __builtin_cpu_init();  // this may run in a static constructor, before libgcc's
+  if (isa == Isa::kAvx512) {
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi2");
   }
-}
-
-FGRPO_CLONES void SiluMulBackward(const float* g, const float* u, const float* dy, float* dg, float* du, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    float x = g[i], s = Sigmoid(x);
-    dg[i] = dy[i] * u[i] * s * (1.0f + x * (1.0f - s));
-    du[i] = dy[i] * x * s;
-  }
-}
-
-// Reductions keep kLanes partial results, so that the loops vectorize without the compiler
-// having to reassociate floating-point sums.
-constexpr int kLanes = 16;
-
-template <typename T>
-FGRPO_INLINE T RowMax(const T* v, int64_t n) {
-  const T ninf = -std::numeric_limits<T>::infinity();
-  T lanes[kLanes];
-  for (int l = 0; l < kLanes; ++l) lanes[l] = ninf;
-  int64_t j = 0;
-  for (; j + kLanes <= n; j += kLanes) {
-    for (int l = 0; l < kLanes; ++l) lanes[l] = v[j + l] > lanes[l] ? v[j + l] : lanes[l];
-  }
-  T max = ninf;
-  for (int l = 0; l < kLanes; ++l) max = lanes[l] > max ? lanes[l] : max;
-  for (; j < n; ++j) max = v[j] > max ? v[j] : max;
-  return max;
-}
-
-// v ← exp(v − max), returning the sum.
-template <typename T>
-FGRPO_INLINE T ExpShiftSum(T* v, int64_t n, T max) {
-  T lanes[kLanes] = {};
-  int64_t j = 0;
-  for (; j + kLanes <= n; j += kLanes) {
-    for (int l = 0; l < kLanes; ++l) {
-      T e = Exp(v[j + l] - max);
-      v[j + l] = e;
-      lanes[l] += e;
-    }
-  }
-  T sum = 0;
-  for (int l = 0; l < kLanes; ++l) sum += lanes[l];
-  for (; j < n; ++j) {
-    v[j] = Exp(v[j] - max);
-    sum += v[j];
-  }
-  return sum;
-}
-
-// 16 lanes of T as one GCC vector (for floats one 512-bit register under AVX-512, two or four
-// narrower ones otherwise), and unaligned loads and stores of it.
-template <typename T>
-struct Lanes16 {
-  typedef T V __attribute__((vector_size(16 * sizeof(T))));
-  typedef T U __attribute__((vector_size(16 * sizeof(T)), aligned(sizeof(T))));
-};
-template <typename T>
-FGRPO_INLINE typename Lanes16<T>::V LoadLanes(const T* p) {
-  return *reinterpret_cast<const typename Lanes16<T>::U*>(p);
-}
-template <typename T>
-FGRPO_INLINE void StoreLanes(T* p, typename Lanes16<T>::V v) {
-  *reinterpret_cast<typename Lanes16<T>::U*>(p) = v;
-}
-
-typedef Lanes16<float>::V Vec16;
-
-typedef int32_t Int16 __attribute__((vector_size(64)));
-
-// The sum of a vector's 16 lanes, by halving (4 shuffles and adds instead of 15 dependent adds).
-FGRPO_INLINE float SumLanes(Vec16 v) {
-  v += __builtin_shuffle(v, Int16{8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7});
-  v += __builtin_shuffle(v, Int16{4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11});
-  v += __builtin_shuffle(v, Int16{2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13});
-  v += __builtin_shuffle(v, Int16{1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14});
-  return v[0];
-}
-
-template <typename T>
-FGRPO_INLINE T Dot(const T* a, const T* b, int64_t n);
-
-template <>
-FGRPO_INLINE float Dot<float>(const float* a, const float* b, int64_t n) {
-  Vec16 acc = Vec16{};
-  int64_t j = 0;
-  for (; j + 16 <= n; j += 16) acc += LoadLanes(a + j) * LoadLanes(b + j);
-  float dot = SumLanes(acc);
-  for (; j < n; ++j) dot += a[j] * b[j];
-  return dot;
-}
-
-template <typename T>
-FGRPO_INLINE T Dot(const T* a, const T* b, int64_t n) {
-  T lanes[kLanes] = {};
-  int64_t j = 0;
-  for (; j + kLanes <= n; j += kLanes) {
-    for (int l = 0; l < kLanes; ++l) lanes[l] += a[j + l] * b[j + l];
-  }
-  T dot = 0;
-  for (int l = 0; l < kLanes; ++l) dot += lanes[l];
-  for (; j < n; ++j) dot += a[j] * b[j];
-  return dot;
-}
-
-// How many leading keys query i of `queries` sees under causal masking aligned to the end of
-// `keys` (the queries are the last ones): keys j ≤ i + keys − queries.
-FGRPO_INLINE int64_t CausalVisible(int64_t i, int64_t queries, int64_t keys) {
-  int64_t last = i + keys - queries;
-  return last < 0 ? 0 : (last + 1 < keys ? last + 1 : keys);
-}
-
-// row[0, n) ← softmax(row[0, n)) in place. Returns false, leaving row as it is, when every
-// entry is −∞ (nothing visible), where softmax is NaN.
-template <typename T>
-FGRPO_INLINE bool SoftmaxInPlace(T* row, int64_t n) {
-  T max = RowMax(row, n);
-  if (max == -std::numeric_limits<T>::infinity()) return false;
-  T inv = T(1) / ExpShiftSum(row, n, max);
-  for (int64_t j = 0; j < n; ++j) row[j] *= inv;
+  if (isa == Isa::kAvx2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi2");
+#else
+  if (isa == Isa::kAvx512 || isa == Isa::kAvx2) return false;
+#endif
   return true;
 }
 
-template <typename T>
-FGRPO_INLINE void MaskedSoftmaxRowsImpl(T* s, int64_t rows, int64_t n, T scale, const T* additive, int64_t additiveRowStride, bool causal) {
-  for (int64_t i = 0; i < rows; ++i) {
-    T* row = s + i * n;
-    int64_t visible = causal ? CausalVisible(i, rows, n) : n;
-    if (additive) {
-      const T* add = additive + i * additiveRowStride;
-      for (int64_t j = 0; j < visible; ++j) row[j] = row[j] * scale + add[j];
-    } else {
-      for (int64_t j = 0; j < visible; ++j) row[j] *= scale;
-    }
-    if (!SoftmaxInPlace(row, visible)) {  // nothing visible: NaN, as softmax over all −∞
-      for (int64_t j = 0; j < n; ++j) row[j] = std::numeric_limits<T>::quiet_NaN();
-      continue;
-    }
-    for (int64_t j = visible; j < n; ++j) row[j] = 0;
+Isa BestIsa() {
+  for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
+    if (IsaSupported(isa)) return isa;
   }
+  return Isa::kDefault;
 }
 
-template <typename T>
-FGRPO_INLINE void SoftmaxBackwardRowsImpl(const T* p, T* dp, int64_t rows, int64_t n, T scale) {
-  for (int64_t r = 0; r < rows; ++r, p += n, dp += n) {
-    T dot = Dot(dp, p, n);
-    for (int64_t j = 0; j < n; ++j) dp[j] = p[j] * (dp[j] - dot) * scale;
+std::vector<Isa> SupportedIsas() {
+  std::vector<Isa> out;
+  for (Isa isa : {Isa::kAvx512, Isa::kAvx2, Isa::kDefault, Isa::kLibtorch}) {
+    if (IsaSupported(isa)) out.push_back(isa);
   }
+  return out;
 }
 
-FGRPO_CLONES void MaskedSoftmaxRows(float* s, int64_t rows, int64_t n, float scale, const float* additive, int64_t additiveRowStride,
-                                    bool causal) {
-  MaskedSoftmaxRowsImpl(s, rows, n, scale, additive, additiveRowStride, causal);
-}
-FGRPO_CLONES void MaskedSoftmaxRows(double* s, int64_t rows, int64_t n, double scale, const double* additive, int64_t additiveRowStride,
-                                    bool causal) {
-  MaskedSoftmaxRowsImpl(s, rows, n, scale, additive, additiveRowStride, causal);
-}
-FGRPO_CLONES void SoftmaxBackwardRows(const float* p, float* dp, int64_t rows, int64_t n, float scale) {
-  SoftmaxBackwardRowsImpl(p, dp, rows, n, scale);
-}
-FGRPO_CLONES void SoftmaxBackwardRows(const double* p, double* dp, int64_t rows, int64_t n, double scale) {
-  SoftmaxBackwardRowsImpl(p, dp, rows, n, scale);
-}
-
-template <typename T>
-FGRPO_INLINE void AttentionRowsForwardImpl(const View4<const T>& q, const View4<const T>& k, const View4<const T>& v, const View4<T>& out,
-                                     const View4<const bool>* allowed, const View4<const T>* additive, const AttentionDims& dims, T scale,
-                                     bool causal) {
-  const T ninf = -std::numeric_limits<T>::infinity();
-  const int64_t tk = dims.keys;
-  std::vector<T> scores(static_cast<size_t>(tk));
-  T* p = scores.data();
-  for (int64_t b = 0; b < dims.batch; ++b) {
-    for (int64_t h = 0; h < dims.heads; ++h) {
-      for (int64_t i = 0; i < dims.queries; ++i) {
-        const T* qi = q.at(b, h, i);
-        int64_t visible = causal ? CausalVisible(i, dims.queries, tk) : tk;
-        for (int64_t j = 0; j < visible; ++j) p[j] = Dot(qi, k.at(b, h, j), dims.dim) * scale;
-        for (int64_t j = visible; j < tk; ++j) p[j] = ninf;
-        if (allowed) {
-          const bool* m = allowed->at(b, h, i);
-          for (int64_t j = 0; j < tk; ++j) p[j] = m[j * allowed->stride[3]] ? p[j] : ninf;
-        }
-        if (additive) {
-          const T* a = additive->at(b, h, i);
-          for (int64_t j = 0; j < tk; ++j) p[j] += a[j * additive->stride[3]];
-        }
-        T* o = out.at(b, h, i);
-        if (!SoftmaxInPlace(p, tk)) {  // nothing visible: NaN, as softmax over all −∞
-          for (int64_t d = 0; d < dims.valueDim; ++d) o[d] = std::numeric_limits<T>::quiet_NaN();
-          continue;
-        }
-        for (int64_t d = 0; d < dims.valueDim; ++d) o[d] = 0;
-        for (int64_t j = 0; j < tk; ++j) {
-          if (p[j] == T(0)) continue;
-          const T* vj = v.at(b, h, j);
-          const T w = p[j];  // a local: o could alias p, which would reload it every iteration
-          for (int64_t d = 0; d < dims.valueDim; ++d) o[d] += w * vj[d];
-        }
-      }
-    }
+Isa ParseIsa(const std::string& name, const std::string& source) {
+  std::string names;
+  for (Isa isa : SupportedIsas()) names += std::string(names.empty() ? "" : ", ") + IsaName(isa);
+  for (Isa isa : {Isa::kAvx512, Isa::kAvx2, Isa::kDefault, Isa::kLibtorch}) {
+    if (name != IsaName(isa)) continue;
+    if (!IsaSupported(isa)) throw std::invalid_argument(source + "=" + name + ": this CPU lacks it (it supports " + names + ")");
+    return isa;
   }
+  throw std::invalid_argument(source + "=" + name + ": unknown instruction set (this CPU supports " + names + ")");
 }
 
-FGRPO_CLONES void AttentionRowsForward(const View4<const float>& q, const View4<const float>& k, const View4<const float>& v, const View4<float>& out,
-                                       const View4<const bool>* allowed, const View4<const float>* additive, const AttentionDims& dims, float scale,
-                                       bool causal) {
-  AttentionRowsForwardImpl(q, k, v, out, allowed, additive, dims, scale, causal);
+Isa ActiveIsa() { return active; }
+void SetIsa(Isa isa) {
+  if (!IsaSupported(isa)) throw std::invalid_argument(std::string("instruction set ") + IsaName(isa) + ": this CPU lacks it");
+  active = isa;
+  table = TableOf(isa == Isa::kLibtorch ? BestIsa() : isa);
 }
-FGRPO_CLONES void AttentionRowsForward(const View4<const double>& q, const View4<const double>& k, const View4<const double>& v,
-                                       const View4<double>& out, const View4<const bool>* allowed, const View4<const double>* additive,
-                                       const AttentionDims& dims, double scale, bool causal) {
-  AttentionRowsForwardImpl(q, k, v, out, allowed, additive, dims, scale, causal);
-}
+bool Enabled() { return active != Isa::kLibtorch; }
 
-// s[r, j] = scale · q_r · k_j for rows × keys, with the keys transposed (kt[d·ldk + j]): 16 keys
-// at a time per vector and 4 rows per key load, so there are no horizontal sums.
-template <typename T>
-FGRPO_INLINE void TransposedKeyScores(const T* const* q, int64_t rows, const T* kt, int64_t ldk, int64_t keys, int64_t dim, T scale, T* s,
-                                      int64_t lds) {
-  using V = typename Lanes16<T>::V;
-  int64_t j = 0;
-  for (; j + 16 <= keys; j += 16) {
-    int64_t r = 0;
-    for (; r + 4 <= rows; r += 4) {
-      const T *q0 = q[r], *q1 = q[r + 1], *q2 = q[r + 2], *q3 = q[r + 3];
-      V a0 = V{}, a1 = V{}, a2 = V{}, a3 = V{};
-      for (int64_t d = 0; d < dim; ++d) {
-        // One stream per head dimension, ldk apart: more than the hardware prefetchers follow.
-        if (r == 0) __builtin_prefetch(kt + d * ldk + j + 2 * 16);
-        V k = LoadLanes(kt + d * ldk + j);
-        a0 += q0[d] * k;
-        a1 += q1[d] * k;
-        a2 += q2[d] * k;
-        a3 += q3[d] * k;
-      }
-      StoreLanes(s + r * lds + j, a0 * scale);
-      StoreLanes(s + (r + 1) * lds + j, a1 * scale);
-      StoreLanes(s + (r + 2) * lds + j, a2 * scale);
-      StoreLanes(s + (r + 3) * lds + j, a3 * scale);
-    }
-    for (; r < rows; ++r) {
-      V a = V{};
-      for (int64_t d = 0; d < dim; ++d) a += q[r][d] * LoadLanes(kt + d * ldk + j);
-      StoreLanes(s + r * lds + j, a * scale);
-    }
-  }
-  for (; j < keys; ++j) {
-    for (int64_t r = 0; r < rows; ++r) {
-      T a = 0;
-      for (int64_t d = 0; d < dim; ++d) a += q[r][d] * kt[d * ldk + j];
-      s[r * lds + j] = a * scale;
-    }
-  }
+void GeluTanhForward(const float* x, float* y, int64_t n) { Active().geluForward(x, y, n); }
+void GeluTanhBackward(const float* x, const float* g, float* dx, int64_t n) { Active().geluBackward(x, g, dx, n); }
+void SiluMulForward(const float* g, int64_t ldg, const float* u, int64_t ldu, float* y, int64_t rows, int64_t cols) {
+  Active().siluMulForward(g, ldg, u, ldu, y, rows, cols);
 }
-
-// acc[r, :] = Σ_j p[r, j] · v_j over rows × keys (v_j = v + j·ldv, contiguous): 16 columns at a
-// time, 4 rows per value load, the sums held in registers.
-template <typename T>
-FGRPO_INLINE void WeightedValues(const T* p, int64_t ldp, int64_t rows, const T* v, int64_t ldv, int64_t keys, int64_t dv, T* acc) {
-  using V = typename Lanes16<T>::V;
-  int64_t c = 0;
-  for (; c + 16 <= dv; c += 16) {
-    int64_t r = 0;
-    for (; r + 4 <= rows; r += 4) {
-      const T *p0 = p + r * ldp, *p1 = p0 + ldp, *p2 = p1 + ldp, *p3 = p2 + ldp;
-      V a0 = V{}, a1 = V{}, a2 = V{}, a3 = V{};
-      for (int64_t j = 0; j < keys; ++j) {
-        V x = LoadLanes(v + j * ldv + c);
-        a0 += p0[j] * x;
-        a1 += p1[j] * x;
-        a2 += p2[j] * x;
-        a3 += p3[j] * x;
-      }
-      StoreLanes(acc + r * dv + c, a0);
-      StoreLanes(acc + (r + 1) * dv + c, a1);
-      StoreLanes(acc + (r + 2) * dv + c, a2);
-      StoreLanes(acc + (r + 3) * dv + c, a3);
-    }
-    for (; r < rows; ++r) {
-      V a = V{};
-      for (int64_t j = 0; j < keys; ++j) a += p[r * ldp + j] * LoadLanes(v + j * ldv + c);
-      StoreLanes(acc + r * dv + c, a);
-    }
-  }
-  for (; c < dv; ++c) {
-    for (int64_t r = 0; r < rows; ++r) {
-      T a = 0;
-      for (int64_t j = 0; j < keys; ++j) a += p[r * ldp + j] * v[j * ldv + c];
-      acc[r * dv + c] = a;
-    }
-  }
+void SiluMulBackward(const float* g, const float* u, const float* dy, float* dg, float* du, int64_t n) { Active().siluMulBackward(g, u, dy, dg, du, n); }
+void MaskedSoftmaxRows(float* s, int64_t rows, int64_t n, float scale, const float* additive, int64_t additiveRowStride, bool causal) {
+  Active().softmaxF(s, rows, n, scale, additive, additiveRowStride, causal);
 }
-
-template <typename T>
-FGRPO_INLINE void PrefixAttentionForwardImpl(const View4<const T>& q, const View4<const T>& pk, const View4<const T>& pv, const bool* allowed,
-                                             const View4<const T>& sk, const View4<const T>& sv, const View4<T>& out,
-                                             const PrefixAttentionDims& dims, T scale) {
-  const T ninf = -std::numeric_limits<T>::infinity();
-  const int64_t group = dims.batch / dims.prompts, rep = dims.heads / dims.kvHeads, tq = dims.queries;
-  const int64_t lp = dims.prefixKeys, ls = dims.suffixKeys, n = lp + ls, dv = dims.valueDim;
-  // The rows of one (prompt, key head): every query of every query head of every rollout, row
-  // r being rollout r / (rep·tq), head r / tq % rep, query r % tq.
-  const int64_t rows = group * rep * tq;
-  std::vector<T> scores(static_cast<size_t>(rows * n)), acc(static_cast<size_t>(rows * dv));
-  std::vector<const T*> qrows(static_cast<size_t>(rows));
-  auto batchOf = [&](int64_t p, int64_t r) { return p * group + r / (rep * tq); };
-  auto headOf = [&](int64_t hk, int64_t r) { return hk * rep + r / tq % rep; };
-  for (int64_t p = 0; p < dims.prompts; ++p) {
-    const bool* visibleKey = allowed ? allowed + p * lp : nullptr;
-    for (int64_t hk = 0; hk < dims.kvHeads; ++hk) {
-      for (int64_t r = 0; r < rows; ++r) qrows[r] = q.at(batchOf(p, r), headOf(hk, r), r % tq);
-      TransposedKeyScores(qrows.data(), rows, pk.at(p, hk, 0), pk.stride[3], lp, dims.dim, scale, scores.data(), n);
-      for (int64_t r = 0; r < rows; ++r) {
-        const int64_t b = batchOf(p, r), i = r % tq;
-        T* s = scores.data() + r * n;
-        if (visibleKey) {
-          for (int64_t j = 0; j < lp; ++j) s[j] = visibleKey[j] ? s[j] : ninf;
-        }
-        const int64_t visible = CausalVisible(i, tq, ls);
-        for (int64_t j = 0; j < visible; ++j) s[lp + j] = Dot(qrows[r], sk.at(b, hk, j), dims.dim) * scale;
-        for (int64_t j = visible; j < ls; ++j) s[lp + j] = ninf;
-        if (!SoftmaxInPlace(s, n)) {  // nothing visible: NaN, as softmax over all −∞
-          for (int64_t j = 0; j < n; ++j) s[j] = std::numeric_limits<T>::quiet_NaN();
-        }
-      }
-      WeightedValues(scores.data(), n, rows, pv.at(p, hk, 0), pv.stride[2], lp, dv, acc.data());
-      for (int64_t r = 0; r < rows; ++r) {
-        const int64_t b = batchOf(p, r);
-        const T* s = scores.data() + r * n + lp;
-        T* a = acc.data() + r * dv;
-        for (int64_t j = 0; j < ls; ++j) {
-          const T w = s[j];
-          if (w == T(0)) continue;
-          const T* vj = sv.at(b, hk, j);
-          for (int64_t d = 0; d < dv; ++d) a[d] += w * vj[d];
-        }
-        T* o = out.at(b, headOf(hk, r), r % tq);
-        for (int64_t d = 0; d < dv; ++d) o[d] = a[d];
-      }
-    }
-  }
+void MaskedSoftmaxRows(double* s, int64_t rows, int64_t n, double scale, const double* additive, int64_t additiveRowStride, bool causal) {
+  Active().softmaxD(s, rows, n, scale, additive, additiveRowStride, causal);
 }
-
-FGRPO_CLONES void PrefixAttentionForward(const View4<const float>& q, const View4<const float>& prefixK, const View4<const float>& prefixV,
-                                         const bool* prefixAllowed, const View4<const float>& suffixK, const View4<const float>& suffixV,
-                                         const View4<float>& out, const PrefixAttentionDims& dims, float scale) {
-  PrefixAttentionForwardImpl(q, prefixK, prefixV, prefixAllowed, suffixK, suffixV, out, dims, scale);
+void SoftmaxBackwardRows(const float* p, float* dp, int64_t rows, int64_t n, float scale) { Active().softmaxBackwardF(p, dp, rows, n, scale); }
+void SoftmaxBackwardRows(const double* p, double* dp, int64_t rows, int64_t n, double scale) { Active().softmaxBackwardD(p, dp, rows, n, scale); }
+void RmsNormForward(const float* x, const float* w, float* y, float* rstd, int64_t rows, int64_t d, float eps) {
+  Active().rmsForwardF(x, w, y, rstd, rows, d, eps);
 }
-FGRPO_CLONES void PrefixAttentionForward(const View4<const double>& q, const View4<const double>& prefixK, const View4<const double>& prefixV,
-                                         const bool* prefixAllowed, const View4<const double>& suffixK, const View4<const double>& suffixV,
-                                         const View4<double>& out, const PrefixAttentionDims& dims, double scale) {
-  PrefixAttentionForwardImpl(q, prefixK, prefixV, prefixAllowed, suffixK, suffixV, out, dims, scale);
+void RmsNormForward(const double* x, const double* w, double* y, double* rstd, int64_t rows, int64_t d, double eps) {
+  Active().rmsForwardD(x, w, y, rstd, rows, d, eps);
 }
-
-template <typename T>
-FGRPO_INLINE void RmsNormForwardImpl(const T* x, const T* w, T* y, T* rstd, int64_t rows, int64_t d, T eps) {
-  for (int64_t r = 0; r < rows; ++r, x += d, y += d) {
-    T rs = T(1) / __builtin_sqrt(Dot(x, x, d) / T(d) + eps);
-    rstd[r] = rs;
-    if (w) {
-      for (int64_t j = 0; j < d; ++j) y[j] = x[j] * rs * w[j];
-    } else {
-      for (int64_t j = 0; j < d; ++j) y[j] = x[j] * rs;
-    }
-  }
+void RmsNormBackward(const float* x, const float* w, const float* rstd, const float* g, float* dx, double* dw, int64_t rows, int64_t d) {
+  Active().rmsBackwardF(x, w, rstd, g, dx, dw, rows, d);
 }
-
-template <typename T>
-FGRPO_INLINE void RmsNormBackwardImpl(const T* x, const T* w, const T* rstd, const T* g, T* dx, double* dw, int64_t rows, int64_t d) {
-  for (int64_t r = 0; r < rows; ++r, x += d, g += d, dx += d) {
-    const T rs = rstd[r];
-    T gwx = 0;
-    if (w) {
-      T lanes[kLanes] = {};
-      int64_t j = 0;
-      for (; j + kLanes <= d; j += kLanes) {
-        for (int l = 0; l < kLanes; ++l) lanes[l] += g[j + l] * w[j + l] * x[j + l];
-      }
-      for (int l = 0; l < kLanes; ++l) gwx += lanes[l];
-      for (; j < d; ++j) gwx += g[j] * w[j] * x[j];
-    } else {
-      gwx = Dot(g, x, d);
-    }
-    const T c = rs * rs * rs * gwx / T(d);
-    if (w) {
-      for (int64_t j = 0; j < d; ++j) dx[j] = rs * g[j] * w[j] - x[j] * c;
-    } else {
-      for (int64_t j = 0; j < d; ++j) dx[j] = rs * g[j] - x[j] * c;
-    }
-    if (dw) {
-      for (int64_t j = 0; j < d; ++j) dw[j] += static_cast<double>(g[j] * x[j] * rs);
-    }
-  }
+void RmsNormBackward(const double* x, const double* w, const double* rstd, const double* g, double* dx, double* dw, int64_t rows, int64_t d) {
+  Active().rmsBackwardD(x, w, rstd, g, dx, dw, rows, d);
 }
-
-FGRPO_CLONES void RmsNormForward(const float* x, const float* w, float* y, float* rstd, int64_t rows, int64_t d, float eps) {
-  RmsNormForwardImpl(x, w, y, rstd, rows, d, eps);
+void SkinnyMatmul(const float* x, int64_t ldx, const float* w, float* y, int64_t m, int64_t n, int64_t k) { Active().skinny(x, ldx, w, y, m, n, k); }
+void AttentionRowsForward(const View4<const float>& q, const View4<const float>& k, const View4<const float>& v, const View4<float>& out,
+                          const View4<const bool>* allowed, const View4<const float>* additive, const AttentionDims& dims, float scale, bool causal) {
+  Active().attentionF(q, k, v, out, allowed, additive, dims, scale, causal);
 }
-FGRPO_CLONES void RmsNormForward(const double* x, const double* w, double* y, double* rstd, int64_t rows, int64_t d, double eps) {
-  RmsNormForwardImpl(x, w, y, rstd, rows, d, eps);
+void AttentionRowsForward(const View4<const double>& q, const View4<const double>& k, const View4<const double>& v, const View4<double>& out,
+                          const View4<const bool>* allowed, const View4<const double>* additive, const AttentionDims& dims, double scale,
+                          bool causal) {
+  Active().attentionD(q, k, v, out, allowed, additive, dims, scale, causal);
 }
-FGRPO_CLONES void RmsNormBackward(const float* x, const float* w, const float* rstd, const float* g, float* dx, double* dw, int64_t rows, int64_t d) {
-  RmsNormBackwardImpl(x, w, rstd, g, dx, dw, rows, d);
+void PrefixAttentionForward(const View4<const float>& q, const View4<const float>& prefixK, const View4<const float>& prefixV,
+                            const bool* prefixAllowed, const View4<const float>& suffixK, const View4<const float>& suffixV,
+                            const View4<float>& out, const PrefixAttentionDims& dims, float scale) {
+  Active().prefixF(q, prefixK, prefixV, prefixAllowed, suffixK, suffixV, out, dims, scale);
 }
-FGRPO_CLONES void RmsNormBackward(const double* x, const double* w, const double* rstd, const double* g, double* dx, double* dw, int64_t rows,
-                                  int64_t d) {
-  RmsNormBackwardImpl(x, w, rstd, g, dx, dw, rows, d);
+void PrefixAttentionForward(const View4<const double>& q, const View4<const double>& prefixK, const View4<const double>& prefixV,
+                            const bool* prefixAllowed, const View4<const double>& suffixK, const View4<const double>& suffixV,
+                            const View4<double>& out, const PrefixAttentionDims& dims, double scale) {
+  Active().prefixD(q, prefixK, prefixV, prefixAllowed, suffixK, suffixV, out, dims, scale);
 }
-
-template <typename T>
-FGRPO_INLINE void RopeImpl(const View4<const T>& x, const View4<const T>& cos, const View4<const T>& sin, const View4<T>& y, const RopeDims& dims,
-                     bool interleaved, bool transposed) {
-  const int64_t d = dims.dim, half = d / 2;
-  for (int64_t b = 0; b < dims.batch; ++b) {
-    for (int64_t h = 0; h < dims.heads; ++h) {
-      for (int64_t t = 0; t < dims.tokens; ++t) {
-        const T *xi = x.at(b, h, t), *c = cos.at(b, h, t), *s = sin.at(b, h, t);
-        T* yi = y.at(b, h, t);
-        if (interleaved) {
-          for (int64_t j = 0; j < d; j += 2) {
-            T s0 = transposed ? s[j + 1] : s[j], s1 = transposed ? s[j] : s[j + 1];
-            yi[j] = xi[j] * c[j] + xi[j + 1] * s0;
-            yi[j + 1] = xi[j + 1] * c[j + 1] + xi[j] * s1;
-          }
-        } else {
-          const T* sLow = transposed ? s + half : s;   // sine read for outputs [0, D/2)
-          const T* sHigh = transposed ? s : s + half;  // and for [D/2, D)
-          for (int64_t j = 0; j < half; ++j) yi[j] = xi[j] * c[j] + xi[j + half] * sLow[j];
-          for (int64_t j = 0; j < half; ++j) yi[j + half] = xi[j + half] * c[j + half] + xi[j] * sHigh[j];
-        }
-      }
-    }
-  }
+void Rope(const View4<const float>& x, const View4<const float>& cos, const View4<const float>& sin, const View4<float>& y, const RopeDims& dims,
+          bool interleaved, bool transposed) {
+  Active().ropeF(x, cos, sin, y, dims, interleaved, transposed);
 }
-
-FGRPO_CLONES void Rope(const View4<const float>& x, const View4<const float>& cos, const View4<const float>& sin, const View4<float>& y,
-                       const RopeDims& dims, bool interleaved, bool transposed) {
-  RopeImpl(x, cos, sin, y, dims, interleaved, transposed);
-}
-FGRPO_CLONES void Rope(const View4<const double>& x, const View4<const double>& cos, const View4<const double>& sin, const View4<double>& y,
-                       const RopeDims& dims, bool interleaved, bool transposed) {
-  RopeImpl(x, cos, sin, y, dims, interleaved, transposed);
-}
-
-// How many rows ahead the skinny product prefetches its weights (measured best of 4, 8, 16, 32).
-constexpr int64_t kSkinnyPrefetch = 16;
-
-// Rows [0, R) × columns [n0, n0 + 32), accumulated in 2R registers. always_inline: each clone
-// of SkinnyMatmul must compile this for its own instruction set.
-template <int R>
-FGRPO_INLINE void SkinnyBlock(const float* x, int64_t ldx, const float* w, float* y, int64_t n, int64_t k, int64_t n0) {
-  Vec16 acc[R][2];
-  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = Vec16{};
-  for (int64_t i = 0; i < k; ++i) {
-    // Walking down a column block steps n floats at a time, across pages, where the hardware
-    // prefetchers do not follow.
-    __builtin_prefetch(w + (i + kSkinnyPrefetch) * n + n0);
-    __builtin_prefetch(w + (i + kSkinnyPrefetch) * n + n0 + 16);
-    Vec16 w0 = LoadLanes(w + i * n + n0), w1 = LoadLanes(w + i * n + n0 + 16);
-    for (int r = 0; r < R; ++r) {
-      float xv = x[r * ldx + i];
-      acc[r][0] += xv * w0;
-      acc[r][1] += xv * w1;
-    }
-  }
-  for (int r = 0; r < R; ++r) {
-    StoreLanes(y + r * n + n0, acc[r][0]);
-    StoreLanes(y + r * n + n0 + 16, acc[r][1]);
-  }
-}
-
-template <int R>
-FGRPO_INLINE void SkinnyRows(const float* x, int64_t ldx, const float* w, float* y, int64_t n, int64_t k) {
-  int64_t n0 = 0;
-  for (; n0 + 32 <= n; n0 += 32) SkinnyBlock<R>(x, ldx, w, y, n, k, n0);
-  for (; n0 < n; ++n0) {  // the last n mod 32 columns
-    for (int r = 0; r < R; ++r) {
-      float sum = 0;
-      for (int64_t i = 0; i < k; ++i) sum += x[r * ldx + i] * w[i * n + n0];
-      y[r * n + n0] = sum;
-    }
-  }
-}
-
-FGRPO_CLONES void SkinnyMatmul(const float* x, int64_t ldx, const float* w, float* y, int64_t m, int64_t n, int64_t k) {
-  int64_t r = 0;
-  for (; r + 8 <= m; r += 8) SkinnyRows<8>(x + r * ldx, ldx, w, y + r * n, n, k);
-  for (; r + 4 <= m; r += 4) SkinnyRows<4>(x + r * ldx, ldx, w, y + r * n, n, k);
-  for (; r < m; ++r) SkinnyRows<1>(x + r * ldx, ldx, w, y + r * n, n, k);
+void Rope(const View4<const double>& x, const View4<const double>& cos, const View4<const double>& sin, const View4<double>& y, const RopeDims& dims,
+          bool interleaved, bool transposed) {
+  Active().ropeD(x, cos, sin, y, dims, interleaved, transposed);
 }
 
 }  // namespace fgrpo::kernels

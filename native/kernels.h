@@ -2,8 +2,27 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace fgrpo::kernels {
+
+// The instruction sets the kernels are built for (kernels.cc), and "libtorch": no fused kernel,
+// every fused operation composed from libtorch calls (the reference the kernels must beat).
+enum class Isa { kAvx512, kAvx2, kDefault, kLibtorch };
+const char* IsaName(Isa isa);
+// Whether this build and CPU can run it (default and libtorch always can).
+bool IsaSupported(Isa isa);
+Isa BestIsa();
+std::vector<Isa> SupportedIsas();
+// The set named `name` ("avx512", "avx2", "default", "libtorch"); throws std::invalid_argument
+// naming `source` (e.g. FGRPO_ISA) when the name is unknown or the CPU lacks the set.
+Isa ParseIsa(const std::string& name, const std::string& source);
+// The set in use (at start: BestIsa()), and switching it; the fused operations check Enabled()
+// (false under libtorch) before calling a kernel.
+Isa ActiveIsa();
+void SetIsa(Isa isa);
+bool Enabled();
 
 // y = x·σ(2u), u = √(2/π)·(x + 0.044715·x³): GELU's tanh form.
 void GeluTanhForward(const float* x, float* y, int64_t n);
@@ -36,8 +55,9 @@ void RmsNormBackward(const float* x, const float* w, const float* rstd, const fl
 void RmsNormBackward(const double* x, const double* w, const double* rstd, const double* g, double* dx, double* dw, int64_t rows, int64_t d);
 
 // y[M, N] = x[M, K] · w[K, N] for few rows (decoding), w and y contiguous, x rows `ldx` apart.
-// Register-blocked over 8 rows × 32 columns; OpenBLAS spends most of such a product packing
-// (measured for 8 × 256 → 1408: 135 µs against 53 µs here).
+// Register-blocked per instruction set (AVX-512 8 rows × 48 columns, AVX2 4 × 24, SSE 4 × 8);
+// OpenBLAS spends most of such a product packing (measured for 8 × 256 → 1408: 135 µs against
+// 53 µs here).
 void SkinnyMatmul(const float* x, int64_t ldx, const float* w, float* y, int64_t m, int64_t n, int64_t k);
 
 // A view of a 4-D tensor: its data and strides, in elements.

@@ -250,12 +250,19 @@ FGRPO_END
 // (decoding), use the register-blocked kernel; everything else goes to at::matmul (BLAS).
 constexpr int64_t kMaxSkinnyRows = 16;
 
+// The fewest rows for which the kernel beats BLAS, per instruction set: measured by
+// bench/kernels.ts against OpenBLAS built for the same set (OPENBLAS_CORETYPE=SkylakeX, Haswell,
+// Nehalem, with ATEN_CPU_CAPABILITY to match) at the reference model's shapes. OpenBLAS's
+// AVX-512 small-matrix path wins up to 5 rows (kernel at 0.78–0.99× of it), the kernel from 6
+// (1.35–2.0×); with AVX2 or SSE the kernel wins from one row (1.15–4.5× and 1.24–5.8×).
+static int64_t MinSkinnyRows() { return kernels::ActiveIsa() == kernels::Isa::kAvx512 ? 6 : 1; }
+
 static bool SkinnyApplies(const at::Tensor& a, const at::Tensor& b) {
-  if (a.dim() < 1 || b.dim() != 2 || !a.device().is_cpu() || !b.device().is_cpu()) return false;
+  if (!kernels::Enabled() || a.dim() < 1 || b.dim() != 2 || !a.device().is_cpu() || !b.device().is_cpu()) return false;
   if (a.scalar_type() != at::kFloat || b.scalar_type() != at::kFloat || !b.is_contiguous()) return false;
   if (NeedsGrad({a, b})) return false;
   const int64_t k = a.size(-1);
-  return k == b.size(0) && k > 0 && a.numel() / k <= kMaxSkinnyRows && a.numel() > 0;
+  return k == b.size(0) && k > 0 && a.numel() > 0 && a.numel() / k <= kMaxSkinnyRows && a.numel() / k >= MinSkinnyRows();
 }
 
 FGRPO_FN(Matmul)

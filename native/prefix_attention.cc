@@ -92,7 +92,7 @@ FGRPO_FN(PrefixAttention)
                   sv.scalar_type() == q.scalar_type();
   bool sameDevice = pk.device() == q.device() && pv.device() == q.device() && sk.device() == q.device() && sv.device() == q.device() &&
                     (!mask || mask->device() == q.device());
-  bool fused = CpuFloating(q) && sameType && sameDevice && !NeedsGrad({q, pk, pv, sk, sv});
+  bool fused = kernels::Enabled() && CpuFloating(q) && sameType && sameDevice && !NeedsGrad({q, pk, pv, sk, sv});
   return Wrap(info, fused ? Fused(q, pk, pv, mask, sk, sv, s, scale) : Composed(q, pk, pv, mask, sk, sv, s, scale));
 FGRPO_END
 

@@ -58,7 +58,7 @@ class RmsNormFunction : public torch::autograd::Function<RmsNormFunction> {
 
 at::Tensor RmsNorm(const at::Tensor& x, const c10::optional<at::Tensor>& w, double eps) {
   auto dtype = x.scalar_type();
-  bool fused = CpuFloating(x) && x.dim() > 0 &&
+  bool fused = kernels::Enabled() && CpuFloating(x) && x.dim() > 0 &&
                (!w || (w->scalar_type() == dtype && w->device().is_cpu() && w->dim() == 1 && w->size(0) == x.size(-1)));
   if (fused) {
     at::Tensor weight = w ? *w : at::empty({0}, x.options());

@@ -46,7 +46,7 @@ at::Tensor Rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& si
   auto dtype = x.scalar_type();
   const int64_t d = x.size(-1);
   if (d % 2 != 0) throw std::invalid_argument("rope: the last dimension must be even, got " + std::to_string(d));
-  bool fused = x.dim() == 4 && CpuFloating(x) && cos.scalar_type() == dtype &&
+  bool fused = kernels::Enabled() && x.dim() == 4 && CpuFloating(x) && cos.scalar_type() == dtype &&
                sin.scalar_type() == dtype && !cos.requires_grad() && !sin.requires_grad();
   // Without autograd, skip the node: applying one costs more than the kernel at decoding sizes.
   if (fused) return NeedsGrad({x}) ? RopeFunction::apply(x, cos, sin, interleaved) : RopeLoop(x, cos, sin, interleaved, false);

@@ -46,11 +46,19 @@ class SiluMulFunction : public torch::autograd::Function<SiluMulFunction> {
 }  // namespace
 
 at::Tensor SiluMul(const at::Tensor& gate, const at::Tensor& up) {
-  bool fused = gate.device().is_cpu() && gate.scalar_type() == at::kFloat && up.scalar_type() == at::kFloat && up.device() == gate.device() &&
+  bool fused = kernels::Enabled() && gate.device().is_cpu() && gate.scalar_type() == at::kFloat && up.scalar_type() == at::kFloat && up.device() == gate.device() &&
                gate.sizes() == up.sizes() && gate.numel() > 0;
-  if (!fused) return at::silu(gate) * up;
+  // Measured against ATen built for the same instruction set (bench/kernels.ts): with SSE2 the
+  // kernel loses both ways (0.59× at decoding's 8 × 704 without autograd, 0.96× forward and
+  // backward at 1024 × 704), so the baseline path keeps ATen's passes.
+  if (!fused || kernels::ActiveIsa() == kernels::Isa::kDefault) return at::silu(gate) * up;
+  if (NeedsGrad({gate, up})) return SiluMulFunction::apply(gate, up);
+  // Without autograd the kernel alone must beat ATen's two vectorized passes, which it does with
+  // AVX-512 (1.24–3.0× at 8 × 704) but not reliably with AVX2 (0.84–1.17×). Its backward, which
+  // also saves ATen's intermediates, wins there (1.1–2.3× at 1024 × 704).
+  if (kernels::ActiveIsa() != kernels::Isa::kAvx512) return at::silu(gate) * up;
   // Without autograd, skip the node: applying one costs more than the kernel at decoding sizes.
-  return NeedsGrad({gate, up}) ? SiluMulFunction::apply(gate, up) : Forward(gate, up);
+  return Forward(gate, up);
 }
 
 }  // namespace fgrpo

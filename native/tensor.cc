@@ -368,7 +368,17 @@ FGRPO_FN(BuildInfo)
   o.Set("torchVersion", TORCH_VERSION);
   o.Set("cuda", at::hasCUDA());
   o.Set("config", at::show_config());
+  o.Set("isa", kernels::IsaName(kernels::ActiveIsa()));
+  Napi::Array isas = Napi::Array::New(info.Env());
+  for (kernels::Isa isa : kernels::SupportedIsas()) isas.Set(isas.Length(), kernels::IsaName(isa));
+  o.Set("isas", isas);
   return o;
+FGRPO_END
+
+// setIsa(name): switches the fused kernels' instruction set (FGRPO_ISA at load does the same).
+FGRPO_FN(SetIsa)
+  kernels::SetIsa(kernels::ParseIsa(ArgString(info, 0), "setIsa"));
+  return info.Env().Undefined();
 FGRPO_END
 
 // libtorch's own operator profiler, writing a Chrome trace (chrome://tracing, Perfetto) of every
@@ -418,6 +428,7 @@ void RegisterTensor(Napi::Env env, Napi::Object e) {
   REG("setNumInteropThreads", SetNumInteropThreads);
   REG("cudaDeviceCount", CudaDeviceCount);
   REG("buildInfo", BuildInfo);
+  REG("setIsa", SetIsa);
 #undef REG
 }
 

@@ -41,7 +41,10 @@ async function main(argv: string[]): Promise<number> {
     return name === undefined ? 2 : 0;
   }
   if (name === "--version") {
-    console.log("0.1.0");
+    // The kernels' instruction set comes from the addon, which loads libtorch: only here.
+    const { buildInfo } = await import("../torch/index.js");
+    const info = buildInfo();
+    console.log(`0.1.0 (libtorch ${info.torchVersion}, kernels ${info.isa}; this CPU: ${info.isas.join(", ")})`);
     return 0;
   }
   const load = commands[name];
@@ -70,7 +73,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+    // Bad input found before a command's own handler (FGRPO_ISA, read when libtorch loads): one line.
+    if (e instanceof InputError) console.error(`fgrpo: ${e.message}`);
+    else console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
     process.exitCode = 1;
   },
 );

@@ -7,5 +7,6 @@ export { noGrad, enableGrad, isGradEnabled, grad } from "./autograd.js";
 export { tidy, tidyAsync, keep, scopeDepth } from "./scope.js";
 export { AdamW, SGD, clipGradNorm, gradNorm, type NamedParameters, type OptimizerState, type AdamWOptions, type SGDOptions } from "./optim.js";
 export { encodeSafetensors, decodeSafetensors, openSafetensors, saveSafetensors, loadSafetensors, type RawTensor, type SafetensorsContents, type SafetensorsEntry } from "./safetensors.js";
-export { manualSeed, getRngState, setRngState, setNumThreads, getNumThreads, getBlasThreads, profile, cudaDeviceCount, cudaIsAvailable, buildInfo, allocatorStats, emptyCache } from "./runtime.js";
+export { manualSeed, getRngState, setRngState, setNumThreads, getNumThreads, getBlasThreads, profile, cudaDeviceCount, cudaIsAvailable, buildInfo, setIsa, allocatorStats, emptyCache } from "./runtime.js";
 export { gradcheck, type GradcheckResult } from "./gradcheck.js";
+export type { BuildInfo, Isa } from "./native.js";

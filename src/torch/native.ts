@@ -8,6 +8,7 @@ import { availableParallelism } from "node:os";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { InputError } from "../util/errors.js";
 
 /** The caching CPU allocator's counters (native/allocator.cc). */
 export interface AllocatorStats {
@@ -16,6 +17,18 @@ export interface AllocatorStats {
   hits: number;
   misses: number;
   installed: boolean;
+}
+
+/** The instruction-set paths of the fused kernels (native/kernels.h); "libtorch" runs none of them. */
+export type Isa = "avx512" | "avx2" | "default" | "libtorch";
+
+/** What the addon was built against, and the kernels' instruction set in use and available. */
+export interface BuildInfo {
+  torchVersion: string;
+  cuda: boolean;
+  config: string;
+  isa: Isa;
+  isas: Isa[];
 }
 
 /** An opaque handle owning one reference to a libtorch tensor. */
@@ -69,7 +82,8 @@ export interface NativeAddon extends Record<UnaryOp, (t: H) => H>, Record<Binary
   profileStop(): void;
   setNumInteropThreads(n: number): void;
   cudaDeviceCount(): number;
-  buildInfo(): { torchVersion: string; cuda: boolean; config: string };
+  buildInfo(): BuildInfo;
+  setIsa(name: string): void;
   allocatorStats(): AllocatorStats;
   emptyCache(): void;
 
@@ -172,7 +186,13 @@ function load(): NativeAddon {
   if (!existsSync(path)) {
     throw new Error(`fgrpo: the libtorch addon is not built (${path} missing). Run \`npm run build\` (needs libtorch: apt-get install libtorch-dev libopenblas-dev, or LIBTORCH=/path/to/libtorch).`);
   }
-  return createRequire(import.meta.url)(path) as NativeAddon;
+  try {
+    return createRequire(import.meta.url)(path) as NativeAddon;
+  } catch (e) {
+    // A FGRPO_ISA the CPU lacks (or misspelled) is the user's input, not a fault of ours.
+    if (e instanceof Error && e.message.startsWith("fgrpo: FGRPO_ISA=")) throw new InputError(e.message.slice("fgrpo: ".length));
+    throw e;
+  }
 }
 
 export const native: NativeAddon = load();

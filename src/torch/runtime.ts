@@ -1,5 +1,5 @@
 /** Process-wide engine settings: seeding, generator state, threads, devices. */
-import { native, type AllocatorStats } from "./native.js";
+import { native, type AllocatorStats, type BuildInfo, type Isa } from "./native.js";
 import { Tensor } from "./tensor.js";
 
 /** Seeds libtorch's generators (CPU and every CUDA device). */
@@ -65,8 +65,18 @@ export function cudaIsAvailable(): boolean {
   return native.cudaDeviceCount() > 0;
 }
 
-export function buildInfo(): { torchVersion: string; cuda: boolean; config: string } {
+/** libtorch's version and configuration, and the fused kernels' instruction set (`isa`) with those this CPU can run (`isas`). */
+export function buildInfo(): BuildInfo {
   return native.buildInfo();
+}
+
+/**
+ * Switches the fused kernels' instruction set: "avx512", "avx2", "default" (SSE2 / NEON), or
+ * "libtorch" (no fused kernel: the plain libtorch compositions). FGRPO_ISA sets it at load. For
+ * tests and benchmarks that compare paths in one process; a set the CPU lacks is refused.
+ */
+export function setIsa(isa: Isa): void {
+  native.setIsa(isa);
 }
 
 /**
