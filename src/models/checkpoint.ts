@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { InputError } from "../util/errors.js";
 import type { LlamaModel } from "./llama.js";
 import { loadLlama2c } from "./llama2c.js";
-import { loadFolderTokenizer, loadHfModel } from "./hf.js";
+import { loadFolderTokenizer, loadHfModel, type HfLoadOptions } from "./hf.js";
 import { TaskVocab } from "./task-vocab.js";
 import type { Tokenizer } from "./tokenizers/tokenizer.js";
 import { HfTokenizer } from "./tokenizers/hf-tokenizer.js";
@@ -47,10 +47,10 @@ export function loadTokenizer(path: string, vocabSize?: number): Tokenizer {
 }
 
 /** Loads a llama2.c `.bin` checkpoint or an HF-layout folder (and a tokenizer: given, or found beside it). */
-export function loadCheckpoint(path: string, opts: { tokenizer?: string; device?: string } = {}): LoadedCheckpoint {
+export function loadCheckpoint(path: string, opts: { tokenizer?: string; device?: string; dtype?: HfLoadOptions["dtype"] } = {}): LoadedCheckpoint {
   if (!existsSync(path)) throw new InputError("checkpoint not found", { file: path });
   const isFolder = statSync(path).isDirectory();
-  const model = isFolder ? loadHfModel(path, opts.device) : loadLlama2c(path, opts.device);
+  const model = isFolder ? loadHfModel(path, opts.device, { dtype: opts.dtype }) : loadLlama2c(path, opts.device);
   try {
     let tokenizer: Tokenizer | null;
     if (opts.tokenizer !== undefined) tokenizer = loadTokenizer(opts.tokenizer, model.config.vocabSize);

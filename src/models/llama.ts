@@ -101,7 +101,7 @@ export class LlamaModel {
       if (t.shape.join(",") !== shape.join(",")) throw new RangeError(`parameter ${name} has shape [${t.shape}], expected [${shape}]`);
     }
     for (const name of params.keys()) if (!expected.has(name)) throw new RangeError(`unexpected parameter ${name}`);
-    this.rope = new Rope(config.headDim, config.ropeTheta, config.ropeInterleaved, config.maxPositionEmbeddings);
+    this.rope = new Rope(config.headDim, config.ropeTheta, config.ropeInterleaved, config.maxPositionEmbeddings, config.ropeScaling ?? null);
     const g = (n: string) => params.get(n)!;
     const o = (n: string) => params.get(n) ?? null;
     this.layers = Array.from({ length: config.numLayers }, (_, l) => {
@@ -178,7 +178,7 @@ export class LlamaModel {
     const [b, t] = ids.shape as [number, number];
     const positions = opts.positions ?? T.arange(opts.pastLength ?? 0, (opts.pastLength ?? 0) + t, 1, { device: ids.device }).unsqueeze(0).expand(b, t);
     const maxPosition = opts.positions ? positions.max().item() : (opts.pastLength ?? 0) + t - 1;
-    const rot = this.rope.tables(positions, maxPosition, ids.device);
+    const rot = this.rope.tables(positions, maxPosition, ids.device, this.headWeight.dtype);
     const mask = paddedCausalMask(opts.keyMask ?? null, t);
     let x = T.embedding(this.params.get("model.embed_tokens.weight")!, ids);
     const fused = opts.fused;

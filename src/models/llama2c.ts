@@ -31,7 +31,7 @@ export function readLlama2cHeader(buf: Uint8Array, file: string): LlamaConfig {
   const shared = view.getUint8(36) !== 0;
   return {
     modelType: "llama", vocabSize: h.vocab_size, hiddenSize: h.dim, intermediateSize: h.hidden_dim, numLayers: h.n_layers,
-    numHeads: h.n_heads, numKvHeads: h.n_kv_heads, headDim: h.dim / h.n_heads, rmsNormEps: 1e-5, ropeTheta: 10000,
+    numHeads: h.n_heads, numKvHeads: h.n_kv_heads, headDim: h.dim / h.n_heads, rmsNormEps: 1e-5, ropeTheta: 10000, ropeScaling: null,
     ropeInterleaved: true, maxPositionEmbeddings: h.max_seq_len, tieWordEmbeddings: shared, attentionBias: false, qkNorm: false,
     bosTokenId: 1, eosTokenIds: [2], padTokenId: null,
   };
