@@ -21,6 +21,13 @@ export interface KVStore {
    * key mask is not used) and does grouped-query attention itself.
    */
   attend?(layer: number, q: T.Tensor, keys: T.Tensor, values: T.Tensor): T.Tensor;
+  /**
+   * Present on stores a checkpointed layer can use (activation checkpointing recomputes the
+   * layer in backward, so the store's work must be redone from tensors the checkpoint keeps):
+   * the keys/values prepended at `layer` (null: none), and whether append records the new ones
+   * (then the model appends the checkpoint's outputs). Stores without it are not checkpointed.
+   */
+  readonly checkpointed?: { past(layer: number): [T.Tensor, T.Tensor] | null; records: boolean };
 }
 
 export class KVCache implements KVStore {
@@ -69,6 +76,7 @@ export class KVCache implements KVStore {
 export class RecordingKV implements KVStore {
   readonly keys: T.Tensor[] = [];
   readonly values: T.Tensor[] = [];
+  readonly checkpointed = { past: () => null, records: true };
 
   append(layer: number, k: T.Tensor, v: T.Tensor): [T.Tensor, T.Tensor] {
     this.keys[layer] = k;
@@ -92,6 +100,8 @@ export class PrefixKV implements KVStore {
   append(layer: number, k: T.Tensor, v: T.Tensor): [T.Tensor, T.Tensor] {
     return [T.cat([this.keys[layer]!, k], 2), T.cat([this.values[layer]!, v], 2)];
   }
+
+  readonly checkpointed = { past: (layer: number): [T.Tensor, T.Tensor] => [this.keys[layer]!, this.values[layer]!], records: false };
 
   advance(): void {}
 }
