@@ -87,3 +87,13 @@ test("LoRA + checkpointing run: adapters only, merged export + PEFT adapter, KL 
     for (const d of [base, a, b]) rmSync(d, { recursive: true, force: true });
   }
 });
+
+test("model.lora and model.gradient_checkpointing are validated with the field named", () => {
+  const c = parseConfig({ model: { lora: {}, gradient_checkpointing: true } });
+  assert.deepEqual(c.model.lora, { r: 16, alpha: 32, dropout: 0.05, target_modules: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] });
+  assert.equal(parseConfig({}).model.lora, null);
+  assert.throws(() => parseConfig({ model: { lora: { target_modules: ["lm_head"] } } }, "c.json"), /c\.json, field "model\.lora\.target_modules\.0"/);
+  assert.throws(() => parseConfig({ model: { lora: { r: 0 } } }, "c.json"), /field "model\.lora\.r"/);
+  assert.throws(() => parseConfig({ model: { lora: { dropout: 1 } } }, "c.json"), /field "model\.lora\.dropout"/);
+  assert.throws(() => parseConfig({ model: { lora: { rank: 8 } } }, "c.json"), /field "model\.lora": unknown field\(s\) "rank"/);
+});
