@@ -8,10 +8,12 @@
  * into the LoRA adapters, AdamW. Random prompt tokens; every rollout runs to --new-tokens.
  *
  * Each mode runs in its own process so its peak RSS is its own. Prints one JSON line per mode:
- * peak RSS, the step time split (generation, reference scoring, policy scoring, backward,
+ * peak RSS (of the process, and of the generation and the training phases, from Linux's VmHWM
+ * reset between phases), the step time split (generation, reference scoring, policy scoring, backward,
  * optimizer; the last measured step), and token counts.
  */
 import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as T from "../src/torch/index.js";
 import { LlamaModel } from "../src/models/llama.js";
@@ -38,6 +40,22 @@ function arg(args: string[], name: string, fallback: string): string {
 
 const gib = (kb: number) => Math.round((kb / 1024 / 1024) * 100) / 100;
 
+/**
+ * Linux's resident high-water mark (VmHWM, kB) since the last resetPeak(); writing 5 to
+ * /proc/self/clear_refs resets it to the current RSS, so each phase gets its own peak.
+ */
+function peakKb(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
+  return m ? Number(m[1]) : NaN;
+}
+function resetPeak(): void {
+  try {
+    writeFileSync("/proc/self/clear_refs", "5");
+  } catch {
+    // Not Linux, or not allowed: the peaks are then process-wide.
+  }
+}
+
 function runMode(args: string[], mode: Mode): void {
   const prompts = Number(arg(args, "prompts", "1"));
   const g = Number(arg(args, "generations", "4"));
@@ -60,9 +78,12 @@ function runMode(args: string[], mode: Mode): void {
   let record: Record<string, unknown> = {};
   for (let step = 0; step < steps; step++) {
     const promptIds = Array.from({ length: prompts }, () => Array.from(T.randint(0, 150000, [promptTokens]).toArray()));
+    resetPeak();
     const t0 = performance.now();
     const gen = T.noGrad(() => generate(model, promptIds, { maxNewTokens: newTokens, numGenerations: g, temperature: 1, stopTokens: [], seed: 100 + step }));
     const t1 = performance.now();
+    const peakGeneration = peakKb();
+    resetPeak();
     const rows = prompts * g;
     const groupOf = Array.from({ length: rows }, (_, i) => Math.floor(i / g));
     // Stand-in rewards, group-normalised as GRPO does (the reward itself is not what is measured).
@@ -88,6 +109,7 @@ function runMode(args: string[], mode: Mode): void {
     opt.update();
     opt.zeroGrad();
     const t5 = performance.now();
+    const peakTraining = peakKb();
     const tokens = gen.completions.reduce((s, c) => s + c.length, 0);
     record = {
       bench: "llm-step", mode, model: "qwen3-0.6b shapes (random weights, float32)", parameters_trainable: trainable,
@@ -95,7 +117,8 @@ function runMode(args: string[], mode: Mode): void {
       gradient_checkpointing: model.gradientCheckpointing, step,
       ms_generation: Math.round(t1 - t0), ms_reference: Math.round(t2 - t1), ms_scoring: Math.round(t3 - t2), ms_backward: Math.round(t4 - t3),
       ms_optimizer: Math.round(t5 - t4), ms_step: Math.round(t5 - t0), ms_init: Math.round(msInit),
-      loss, peak_rss_gib: gib(process.resourceUsage().maxRSS), rss_after_gib: Math.round((process.memoryUsage().rss / 2 ** 30) * 100) / 100,
+      loss, peak_rss_gib: gib(process.resourceUsage().maxRSS),
+      peak_rss_generation_gib: gib(peakGeneration), peak_rss_scoring_backward_optimizer_gib: gib(peakTraining), rss_after_gib: Math.round((process.memoryUsage().rss / 2 ** 30) * 100) / 100,
       threads: T.getNumThreads(), blas_threads: T.getBlasThreads(),
     };
   }
