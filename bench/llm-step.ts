@@ -48,7 +48,10 @@ function peakKb(): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
   return m ? Number(m[1]) : NaN;
 }
+let processPeakKb = 0;
 function resetPeak(): void {
+  // Resetting also resets getrusage's maxrss, so the process-wide peak is kept here.
+  processPeakKb = Math.max(processPeakKb, peakKb());
   try {
     writeFileSync("/proc/self/clear_refs", "5");
   } catch {
@@ -117,7 +120,7 @@ function runMode(args: string[], mode: Mode): void {
       gradient_checkpointing: model.gradientCheckpointing, step,
       ms_generation: Math.round(t1 - t0), ms_reference: Math.round(t2 - t1), ms_scoring: Math.round(t3 - t2), ms_backward: Math.round(t4 - t3),
       ms_optimizer: Math.round(t5 - t4), ms_step: Math.round(t5 - t0), ms_init: Math.round(msInit),
-      loss, peak_rss_gib: gib(process.resourceUsage().maxRSS),
+      loss, peak_rss_gib: gib(Math.max(processPeakKb, peakKb())),
       peak_rss_generation_gib: gib(peakGeneration), peak_rss_scoring_backward_optimizer_gib: gib(peakTraining), rss_after_gib: Math.round((process.memoryUsage().rss / 2 ** 30) * 100) / 100,
       threads: T.getNumThreads(), blas_threads: T.getBlasThreads(),
     };
