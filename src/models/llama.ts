@@ -364,16 +364,16 @@ export class LlamaModel {
     const form = cache?.checkpointed;
     const past = form?.past(l) ?? null;
     const records = form?.records ?? false;
-    const inputs = [x, rot.cos, rot.sin, ...(mask ? [mask] : []), ...(past ?? [])];
+    const inputs = [x, rot.cos, rot.sin, ...(mask ? [mask] : []), ...(past ? [past.keys, past.values, past.rows] : [])];
     const outs = T.checkpoint((ins) => {
       const [xi, cos, sin] = ins as [T.Tensor, T.Tensor, T.Tensor];
       const m = mask ? ins[3]! : null;
-      const pk = past ? ins[ins.length - 2]! : null, pv = past ? ins[ins.length - 1]! : null;
+      const [pk, pv, rows] = past ? ins.slice(-3) : [];
       const kept: T.Tensor[] = [];
       const store: KVStore = {
         append: (_layer, k, v) => {
           if (records) kept.push(k, v);
-          return pk && pv ? [T.cat([pk, k], 2), T.cat([pv, v], 2)] : [k, v];
+          return pk && pv && rows ? [T.cat([pk.indexSelect(0, rows), k], 2), T.cat([pv.indexSelect(0, rows), v], 2)] : [k, v];
         },
         advance() {},
       };
