@@ -29,6 +29,11 @@ export interface KVStore {
    * checkpoint's outputs). Stores without it are not checkpointed.
    */
   readonly checkpointed?: { past(layer: number): { keys: T.Tensor; values: T.Tensor; rows: T.Tensor } | null; records: boolean };
+  /**
+   * Tensors made during layer `layer` that the store keeps (the model runs each layer in its own
+   * scope, which frees everything else the layer made).
+   */
+  retained?(layer: number): T.Tensor[];
 }
 
 export class KVCache implements KVStore {
@@ -78,6 +83,10 @@ export class RecordingKV implements KVStore {
   readonly keys: T.Tensor[] = [];
   readonly values: T.Tensor[] = [];
   readonly checkpointed = { past: () => null, records: true };
+
+  retained(layer: number): T.Tensor[] {
+    return [this.keys[layer]!, this.values[layer]!];
+  }
 
   append(layer: number, k: T.Tensor, v: T.Tensor): [T.Tensor, T.Tensor] {
     this.keys[layer] = k;

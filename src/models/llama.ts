@@ -305,7 +305,14 @@ export class LlamaModel {
     const train = T.isGradEnabled();
     const checkpointed = this.gradientCheckpointing && train && !fused && (!opts.cache || opts.cache.checkpointed !== undefined);
     for (let l = 0; l < c.numLayers; l++) {
-      x = checkpointed ? this.checkpointedLayer(l, x, rot, mask, opts.cache, train) : this.layer(l, x, rot, mask, opts.cache, fused?.layers[l], train);
+      const input = x;
+      // Each layer in its own scope: its intermediates are freed as soon as it is done (autograd
+      // keeps what backward needs by itself), instead of all layers' piling up until the caller's
+      // scope closes (~4 GB for a 1k-token prefill of a 0.6B model).
+      [x] = T.tidy(() => [
+        checkpointed ? this.checkpointedLayer(l, input, rot, mask, opts.cache, train) : this.layer(l, input, rot, mask, opts.cache, fused?.layers[l], train),
+        ...(opts.cache?.retained?.(l) ?? []),
+      ]) as [T.Tensor, ...T.Tensor[]];
     }
     opts.cache?.advance(t);
     if (opts.lastOnly && t > 1) x = x.narrow(1, t - 1, 1);
