@@ -46,6 +46,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterAttention(env, exports);
   RegisterPrefixAttention(env, exports);
   RegisterAutograd(env, exports);
+  RegisterCheckpoint(env, exports);
   RegisterOptim(env, exports);
   RegisterAllocator(env, exports);
   RegisterDistributed(env, exports);

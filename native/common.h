@@ -113,6 +113,7 @@ void RegisterOps(Napi::Env env, Napi::Object exports);
 void RegisterAttention(Napi::Env env, Napi::Object exports);
 void RegisterPrefixAttention(Napi::Env env, Napi::Object exports);
 void RegisterAutograd(Napi::Env env, Napi::Object exports);
+void RegisterCheckpoint(Napi::Env env, Napi::Object exports);
 void RegisterOptim(Napi::Env env, Napi::Object exports);
 void RegisterAllocator(Napi::Env env, Napi::Object exports);
 void InstallCachingAllocator();

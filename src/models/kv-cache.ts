@@ -21,6 +21,19 @@ export interface KVStore {
    * key mask is not used) and does grouped-query attention itself.
    */
   attend?(layer: number, q: T.Tensor, keys: T.Tensor, values: T.Tensor): T.Tensor;
+  /**
+   * Present on stores a checkpointed layer can use (activation checkpointing recomputes the
+   * layer in backward, so the store's work must be redone from tensors the checkpoint keeps):
+   * the keys/values prepended at `layer` (null: none; `rows` selects, per row of the block, its
+   * row of them), and whether append records the new ones (then the model appends the
+   * checkpoint's outputs). Stores without it are not checkpointed.
+   */
+  readonly checkpointed?: { past(layer: number): { keys: T.Tensor; values: T.Tensor; rows: T.Tensor } | null; records: boolean };
+  /**
+   * Tensors made during layer `layer` that the store keeps (the model runs each layer in its own
+   * scope, which frees everything else the layer made).
+   */
+  retained?(layer: number): T.Tensor[];
 }
 
 export class KVCache implements KVStore {
@@ -69,6 +82,11 @@ export class KVCache implements KVStore {
 export class RecordingKV implements KVStore {
   readonly keys: T.Tensor[] = [];
   readonly values: T.Tensor[] = [];
+  readonly checkpointed = { past: () => null, records: true };
+
+  retained(layer: number): T.Tensor[] {
+    return [this.keys[layer]!, this.values[layer]!];
+  }
 
   append(layer: number, k: T.Tensor, v: T.Tensor): [T.Tensor, T.Tensor] {
     this.keys[layer] = k;
@@ -80,18 +98,22 @@ export class RecordingKV implements KVStore {
 }
 
 export class PrefixKV implements KVStore {
-  private readonly keys: T.Tensor[];
-  private readonly values: T.Tensor[];
-
   /** Row i of the new block sees row rows[i] of the recorded prefix (an index tensor, int64). */
-  constructor(prefix: RecordingKV, rows: T.Tensor) {
-    this.keys = prefix.keys.map((k) => k.indexSelect(0, rows));
-    this.values = prefix.values.map((v) => v.indexSelect(0, rows));
+  constructor(
+    private readonly prefix: RecordingKV,
+    private readonly rows: T.Tensor,
+  ) {}
+
+  // Rows are selected layer by layer: the selected copies (G per prompt) are then transient,
+  // never all layers' at once, and a checkpointed layer keeps only the one-per-prompt prefix.
+  append(layer: number, k: T.Tensor, v: T.Tensor): [T.Tensor, T.Tensor] {
+    return [T.cat([this.prefix.keys[layer]!.indexSelect(0, this.rows), k], 2), T.cat([this.prefix.values[layer]!.indexSelect(0, this.rows), v], 2)];
   }
 
-  append(layer: number, k: T.Tensor, v: T.Tensor): [T.Tensor, T.Tensor] {
-    return [T.cat([this.keys[layer]!, k], 2), T.cat([this.values[layer]!, v], 2)];
-  }
+  readonly checkpointed = {
+    past: (layer: number) => ({ keys: this.prefix.keys[layer]!, values: this.prefix.values[layer]!, rows: this.rows }),
+    records: false,
+  };
 
   advance(): void {}
 }

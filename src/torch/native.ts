@@ -159,6 +159,7 @@ export interface NativeAddon extends Record<UnaryOp, (t: H) => H>, Record<Binary
   setGrad(t: H, g: Opt<H>): void;
   setGradEnabled(on: boolean): boolean;
   isGradEnabled(): boolean;
+  checkpoint(fn: (inputs: H[]) => H[], inputs: H[]): H[];
   autogradGrad(outputs: H[], inputs: H[], gradOutputs: Opt<H[]>, retainGraph: boolean, createGraph: boolean, allowUnused: boolean): (H | null)[];
   adamwStep(params: H[], m: H[], v: H[], step: number, lr: number, b1: number, b2: number, eps: number, wd: number): void;
   sgdStep(params: H[], bufs: Opt<H[]>, lr: number, momentum: number, dampening: number, wd: number, nesterov: boolean, first: boolean): void;

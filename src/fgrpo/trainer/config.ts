@@ -60,6 +60,19 @@ export const LayoutSection = z.object({
   id_tokens: z.enum(["pool_id", "item"]).nullable().default(null),
 }).strict();
 
+/** LoRA adapters (PEFT's LoraConfig; defaults as in common Qwen/TRL recipes: all seven projections). */
+export const LoraSection = z.object({
+  /** Rank r of each update. */
+  r: positiveInt.default(16),
+  /** lora_alpha: updates are scaled by alpha / r. */
+  alpha: z.number().positive().default(32),
+  /** Dropout on the adapters' inputs in training forwards. */
+  dropout: z.number().min(0).lt(1).default(0.05),
+  /** Projections that get an adapter. */
+  target_modules: z.array(z.enum(["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])).min(1)
+    .default(["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]),
+}).strict();
+
 export const ModelSection = z.object({
   /** A checkpoint folder to start from (HF layout, ours or another tool's); null = a new model. */
   checkpoint: z.string().nullable().default(null),
@@ -78,6 +91,14 @@ export const ModelSection = z.object({
    * trainer/item-embeddings.ts). Ignored for QA and when starting from a checkpoint.
    */
   item_embedding_init: z.enum(["random", "cooccurrence"]).default("random"),
+  /**
+   * Train LoRA adapters instead of every weight (docs/lora.md); null = full fine-tuning. The base
+   * weights are frozen; with rl.beta > 0 the reference is the base model (adapters switched off).
+   * Saved models hold the merged weights, and the adapter in PEFT's format under adapter/.
+   */
+  lora: LoraSection.nullable().default(null),
+  /** Recompute each decoder layer's activations in backward instead of keeping them (CPU only). */
+  gradient_checkpointing: z.boolean().default(false),
 }).strict();
 
 /** Optimisation settings shared by SFT and RL. */

@@ -4,12 +4,13 @@
  * task-vocabulary model, the tokenizer files for a pretrained text model (so `transformers`
  * loads the folder as it loaded the original).
  */
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import * as T from "../../torch/index.js";
 import { LlamaModel } from "../../models/llama.js";
 import { presets } from "../../models/config.js";
 import { loadHfModel, saveHfCheckpoint } from "../../models/hf.js";
+import { ADAPTER_WEIGHTS, saveAdapter } from "../../models/peft.js";
 import { TaskVocab } from "../../models/task-vocab.js";
 import { readJsonFile } from "../../util/json-file.js";
 import { InputError } from "../../util/errors.js";
@@ -20,6 +21,18 @@ import { isTextPolicyFolder, TextPolicyCodec } from "./text-codec.js";
 export interface PolicyModel {
   model: LlamaModel;
   codec: PolicyCodec;
+  /** Where the base weights came from (model.checkpoint), recorded in a saved LoRA adapter. */
+  baseModel?: string | null;
+}
+
+/** The folder of a saved policy that holds its LoRA adapter (PEFT format). */
+export const ADAPTER_DIR = "adapter";
+
+/** Applies the config's model options: LoRA adapters (freezing the base) and activation checkpointing. */
+export function configurePolicy(p: PolicyModel, m: TrainConfig["model"]): void {
+  if (m.lora) p.model.addLora({ r: m.lora.r, alpha: m.lora.alpha, dropout: m.lora.dropout, targetModules: m.lora.target_modules });
+  p.model.gradientCheckpointing = m.gradient_checkpointing;
+  p.baseModel = m.checkpoint;
 }
 
 /** A new model for a task vocabulary, with the config's dimensions, seeded by T.manualSeed. */
@@ -39,12 +52,21 @@ export function createPolicy(config: TrainConfig, codec: TaskVocabCodec, maxPosi
     eosTokenIds: [vocab.eosId],
     padTokenId: vocab.padId,
   });
-  return { model: LlamaModel.init(llama), codec };
+  const p: PolicyModel = { model: LlamaModel.init(llama), codec };
+  configurePolicy(p, m);
+  return p;
 }
 
-/** Writes the policy into `dir` (created): HF layout plus the codec's files. */
+/**
+ * Writes the policy into `dir` (created): HF layout plus the codec's files. With LoRA the HF
+ * weights are merged (W + scaling·B·A) and the adapter alone goes to `dir`/adapter in PEFT's format.
+ */
 export function savePolicy(p: PolicyModel, dir: string): void {
-  saveHfCheckpoint(dir, p.model);
+  p.model.withMergedAdapters((merged) => saveHfCheckpoint(dir, merged));
+  if (p.model.lora) {
+    mkdirSync(join(dir, ADAPTER_DIR), { recursive: true });
+    saveAdapter(join(dir, ADAPTER_DIR), p.model, p.baseModel ?? null);
+  }
   p.codec.save(dir);
 }
 
@@ -78,8 +100,15 @@ export function loadPolicy(dir: string, config: TrainConfig): PolicyModel {
   return loadPolicyModel(dir, loadPolicyCodec(config, dir));
 }
 
-/** Copies the weights of a saved policy into an existing one (same shapes), in place. */
+/**
+ * Copies the weights of a saved policy into an existing one (same shapes), in place. With LoRA
+ * only the adapter is read (the frozen base never changes).
+ */
 export function loadPolicyWeights(p: PolicyModel, dir: string): void {
+  if (p.model.lora) {
+    loadAdapterWeights(p, join(dir, ADAPTER_DIR, ADAPTER_WEIGHTS));
+    return;
+  }
   const saved = loadHfModel(dir);
   T.noGrad(() => {
     for (const [name, t] of p.model.params) {
@@ -91,6 +120,23 @@ export function loadPolicyWeights(p: PolicyModel, dir: string): void {
   saved.params.forEach((t) => t.dispose());
 }
 
+function loadAdapterWeights(p: PolicyModel, file: string): void {
+  if (!existsSync(file)) throw new InputError("checkpoint lacks the LoRA adapter", { file });
+  const { tensors } = T.loadSafetensors(file, p.model.device);
+  try {
+    T.noGrad(() => {
+      for (const [name, t] of p.model.trainableParameters()) {
+        const src = tensors.get(name);
+        if (!src || src.shape.join() !== t.shape.join()) throw new InputError(`adapter tensor ${name} is missing or has another shape`, { file });
+        t.copy_(src);
+      }
+    });
+  } finally {
+    tensors.forEach((t) => t.dispose());
+  }
+}
+
 export function disposePolicy(p: PolicyModel): void {
   p.model.params.forEach((t) => t.dispose());
+  p.model.lora?.dispose();
 }

@@ -24,7 +24,10 @@ export interface RlStepRecord extends Record<string, unknown> {
 
 export interface RlContext {
   policy: PolicyModel;
-  /** Frozen reference policy, present only when beta > 0. */
+  /**
+   * Frozen reference policy, present only when beta > 0; scored with its LoRA adapters off
+   * (so with LoRA it can be the policy itself, whose base model is the reference).
+   */
   reference: PolicyModel | null;
   task: TaskSetup;
   rl: RlConfig;
@@ -171,7 +174,8 @@ export function rlStep(ctx: RlContext): RlStepRecord {
             oldLogprobs.set(mb, T.keep(scored.logprobs.detach()));
             mismatch = Math.max(mismatch, logprobMismatch(scored.logprobs, idx.map((i) => samplingLogprobs[i]!)));
           }
-          const ref = ctx.reference ? T.noGrad(() => scoreCompletions(ctx.reference!.model, prompts, completions, scoreOpts(idx)).logprobs) : null;
+          const refModel = ctx.reference?.model;
+          const ref = refModel ? T.noGrad(() => refModel.withoutAdapters(() => scoreCompletions(refModel, prompts, completions, scoreOpts(idx)).logprobs)) : null;
           const out = objective(ctx, scored.logprobs, oldLogprobs.get(mb)!, ref, m);
           const t1 = performance.now();
           msScoring += t1 - t0;

@@ -18,7 +18,7 @@ import { InputError } from "../../util/errors.js";
 import { Progress } from "../../util/progress.js";
 import { describeBatchHierarchy, type TrainConfig } from "./config.js";
 import { setupTask, type TaskSetup } from "./data.js";
-import { createPolicy, disposePolicy, loadPolicyCodec, loadPolicyModel, loadPolicyWeights, savePolicy, type PolicyModel } from "./policy.js";
+import { configurePolicy, createPolicy, disposePolicy, loadPolicyCodec, loadPolicyModel, loadPolicyWeights, savePolicy, type PolicyModel } from "./policy.js";
 import { TaskVocabCodec, type PolicyCodec } from "./policy-codec.js";
 import { TrainingLoop, type OptimSettings } from "./loop.js";
 import { sftStep } from "./sft.js";
@@ -122,7 +122,11 @@ function prepareTask(config: TrainConfig, out: string, writes: boolean): TaskSet
 }
 
 function initialPolicy(config: TrainConfig, task: TaskSetup): PolicyModel {
-  if (config.model.checkpoint) return loadPolicyModel(config.model.checkpoint, task.policyCodec);
+  if (config.model.checkpoint) {
+    const p = loadPolicyModel(config.model.checkpoint, task.policyCodec);
+    configurePolicy(p, config.model);
+    return p;
+  }
   const longestPrompt = Math.max(...task.train.map((e) => e.promptIds.length));
   const policy = createPolicy(config, task.policyCodec as TaskVocabCodec, Math.max(256, 2 * (longestPrompt + 64)));
   initItemEmbeddings(policy, config, task);
@@ -139,7 +143,7 @@ function loopFor(phase: "sft" | "rl", config: TrainConfig, policy: PolicyModel, 
   return new TrainingLoop({
     phase,
     outputDir: config.output_dir,
-    params: policy.model.params,
+    params: policy.model.trainableParameters(),
     settings,
     // Distinct data streams per phase, both derived from the one seed.
     seed: phase === "sft" ? config.seed * 2 + 1 : config.seed * 2 + 2,
@@ -211,8 +215,9 @@ function runSft(config: TrainConfig, task: TaskSetup, policy: PolicyModel, valid
 
 function runRl(config: TrainConfig, task: TaskSetup, policy: PolicyModel, validate: (p: string) => EvalResult, hooks: RunHooks, log: (l: string) => void): EvalResult {
   const loop = loopFor("rl", config, policy, config.rl, log, hooks.dataParallel);
-  // The reference is the policy RL starts from, frozen; kept only when the KL term is on.
-  const reference = config.rl.beta > 0 ? snapshotPolicy(policy) : null;
+  // The reference is the policy RL starts from, frozen; kept only when the KL term is on. With
+  // LoRA it is the base model: the policy itself, scored with its adapters off (no copy).
+  const reference = config.rl.beta > 0 ? (policy.model.lora ? policy : snapshotPolicy(policy)) : null;
   try {
     loop.resume();
     log(`RL (${config.rl.method}):\n${describeBatchHierarchy(config.rl, hooks.dataParallel?.worldSize)}`);
@@ -223,7 +228,7 @@ function runRl(config: TrainConfig, task: TaskSetup, policy: PolicyModel, valida
     }, validate, hooks, log);
   } finally {
     loop.dispose();
-    if (reference) disposePolicy(reference);
+    if (reference && reference !== policy) disposePolicy(reference);
   }
 }
 
