@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { readJsonFile } from "../util/json-file.js";
 import { InputError } from "../util/errors.js";
 import type { LlamaModel } from "./llama.js";
 import { loadLlama2c } from "./llama2c.js";
@@ -42,7 +43,7 @@ export function loadTokenizer(path: string, vocabSize?: number): Tokenizer {
   if ((json as { type?: unknown }).type === "fgrpo-task-vocab") return new TaskVocabTokenizer(TaskVocab.fromJSON(json, path));
   if ((json as { model?: unknown }).model === undefined) throw new InputError('not a tokenizer.json (no "model" field) nor a task vocabulary', { file: path, field: "model" });
   const configFile = join(dirname(path), "tokenizer_config.json");
-  const config = existsSync(configFile) ? (JSON.parse(readFileSync(configFile, "utf8")) as Record<string, unknown>) : {};
+  const config = existsSync(configFile) ? (readJsonFile(configFile) as Record<string, unknown>) : {};
   return new HfTokenizer(json as Record<string, unknown>, config);
 }
 

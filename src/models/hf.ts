@@ -3,8 +3,8 @@
  * model.safetensors.index.json) with HF tensor names, and tokenizer files. Weights stored as
  * BF16/F16 are converted to float32, the dtype our CPU training runs in.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import * as T from "../torch/index.js";
 import { readJsonFile } from "../util/json-file.js";
 import { InputError } from "../util/errors.js";
@@ -18,7 +18,25 @@ import { TaskVocabTokenizer } from "./tokenizers/task-vocab-tokenizer.js";
 import { TaskVocab } from "./task-vocab.js";
 
 function readJson(file: string): Record<string, unknown> {
-  return readJsonFile(file) as Record<string, unknown>;
+  const value = readJsonFile(file);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new InputError("expected a JSON object", { file });
+  return value as Record<string, unknown>;
+}
+
+/**
+ * The path of a shard named by an index file, refused unless it stays inside the folder: an
+ * index must not make us open files elsewhere (`../`, absolute paths, links that lead out).
+ */
+function shardPath(folder: string, shard: string, indexFile: string): string {
+  const root = resolve(folder);
+  const path = resolve(root, shard);
+  const rel = relative(root, path);
+  const outside = (r: string) => r === "" || r === ".." || r.startsWith(`..${sep}`) || isAbsolute(r);
+  if (shard.includes("\0") || outside(rel)) throw new InputError(`shard "${shard}" is not a file inside the checkpoint folder`, { file: indexFile, field: "weight_map" });
+  if (existsSync(path) && outside(relative(realpathSync(root), realpathSync(path)))) {
+    throw new InputError(`shard "${shard}" links to a file outside the checkpoint folder`, { file: indexFile, field: "weight_map" });
+  }
+  return path;
 }
 
 /** The safetensors files of a folder and, for each tensor name, the file holding it. */
@@ -32,7 +50,7 @@ function weightFiles(folder: string): Map<string, string[]> {
   const files = new Map<string, string[]>();
   for (const [name, shard] of Object.entries(map as Record<string, unknown>)) {
     if (typeof shard !== "string") throw new InputError(`shard of ${name} is not a file name`, { file: indexFile, field: "weight_map" });
-    const path = join(folder, shard);
+    const path = shardPath(folder, shard, indexFile);
     files.set(path, [...(files.get(path) ?? []), name]);
   }
   return files;
@@ -47,7 +65,11 @@ function isIgnorable(name: string, c: LlamaConfig): boolean {
 export function loadHfModel(folder: string, device?: string): LlamaModel {
   const configFile = join(folder, "config.json");
   if (!existsSync(configFile)) throw new InputError("not a checkpoint folder: no config.json", { file: folder });
-  const config = configFromHF(readJson(configFile), configFile);
+  const json = readJson(configFile);
+  if ("rl" in json && "task" in json && !("model_type" in json)) {
+    throw new InputError(`this is a training run's folder, not a model: pass its model folder instead (${join(folder, "final")}, or a checkpoint's model/ folder)`, { file: folder });
+  }
+  const config = configFromHF(json, configFile);
   const shapes = parameterShapes(config);
   const params = new Map<string, T.Tensor>();
   try {

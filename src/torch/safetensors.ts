@@ -71,6 +71,7 @@ export function decodeSafetensors(buf: Uint8Array, file = "<buffer>"): Safetenso
   } catch (e) {
     throw new InputError(`safetensors header is not valid JSON: ${(e as Error).message}`, { file });
   }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) throw new InputError(`safetensors header is not a JSON object (got ${header === null ? "null" : Array.isArray(header) ? "an array" : typeof header})`, { file });
   const dataStart = 8 + n;
   const dataLength = buf.byteLength - dataStart;
   const metadata = (header.__metadata__ ?? {}) as Record<string, string>;

@@ -1,6 +1,6 @@
 import type { Command } from "../main.js";
 import { metricTable } from "../format.js";
-import { intOption, parseCommand, requireString, UsageError, type CommandSpec } from "../args.js";
+import { intOption, parseCommand, requireString, UsageError, type CommandSpec, numberOption } from "../args.js";
 import { evaluateRun, type QueryRun } from "../../eval/metrics.js";
 import { writeGoldJsonl, writeRunJsonl } from "../../eval/run-files.js";
 import { makeBaseline, QA_BASELINES, REC_BASELINES } from "../../tasks/baselines/index.js";
@@ -79,7 +79,7 @@ const baseline: Command = {
       task, data: values.data as string[] | undefined, poolSize, seed, negatives, candidates, format,
       onError: values["skip-bad"] ? "skip" : "throw",
       allowMissingPositive: Boolean(values["allow-missing-positive"]),
-      minRating: values["min-rating"] === undefined ? undefined : Number(values["min-rating"]),
+      minRating: values["min-rating"] === undefined ? undefined : numberOption(values, "min-rating", 0),
       distractors: choice(values, "distractors", ["bm25", "random"] as const, "bm25"),
       maxWords: intOption(values, "max-words", 128),
     });

@@ -1,4 +1,5 @@
 import type { Command } from "../main.js";
+import { checkOutputFile } from "../../util/output-path.js";
 import { parseCommand, requireString, type CommandSpec } from "../args.js";
 import { findRunConfig } from "../../fgrpo/trainer/checkpoint-config.js";
 import { disposePolicy, loadPolicy } from "../../fgrpo/trainer/policy.js";
@@ -26,6 +27,7 @@ const rank: Command = {
     const dir = requireString(parsed.values, "checkpoint");
     const input = requireString(parsed.values, "input");
     const output = requireString(parsed.values, "output");
+    checkOutputFile(output, { field: "--output" });
     const config = findRunConfig(dir, parsed.values.config as string | undefined);
     const requests = readRequests(input, config.task.task, config.task.pool_size);
     const policy = loadPolicy(dir);

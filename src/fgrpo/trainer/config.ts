@@ -18,7 +18,7 @@ export const TaskSection = z.object({
   /** `rec` (sequential recommendation) or `qa` (multi-hop QA). */
   task: z.enum(["rec", "qa"]).default("rec"),
   /** Data paths (see docs/tasks.md); null = the bundled data. */
-  data: z.array(z.string()).nullable().default(null),
+  data: z.union([z.string().transform((s) => [s]), z.array(z.string())]).nullable().default(null),
   /** N, candidates per pool (20 [summary]). */
   pool_size: positiveInt.default(20),
   /** Rec negatives: random | popularity | retriever. */
@@ -247,6 +247,8 @@ export function applyOverrides(raw: unknown, sets: readonly string[]): Record<st
     const eq = s.indexOf("=");
     if (eq <= 0) throw new InputError(`--set expects key=value, got "${s}"`, { field: s });
     const path = s.slice(0, eq).split(".");
+    const bad = path.find((k) => k === "" || k === "__proto__" || k === "constructor" || k === "prototype");
+    if (bad !== undefined) throw new InputError(`--set: "${bad === "" ? "(empty)" : bad}" is not a config key`, { field: s.slice(0, eq) });
     const text = s.slice(eq + 1);
     let value: unknown;
     try {
@@ -256,7 +258,7 @@ export function applyOverrides(raw: unknown, sets: readonly string[]): Record<st
     }
     let node = root;
     for (const key of path.slice(0, -1)) {
-      if (typeof node[key] !== "object" || node[key] === null) node[key] = {};
+      if (!Object.hasOwn(node, key) || typeof node[key] !== "object" || node[key] === null) node[key] = {};
       node = node[key] as Record<string, unknown>;
     }
     node[path[path.length - 1]!] = value;

@@ -2,7 +2,7 @@
  * The policy the trainer optimises: a Llama-family decoder over a task vocabulary, saved as an
  * HF-layout folder (config.json + model.safetensors) plus the vocabulary (vocab.json).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import * as T from "../../torch/index.js";
 import { LlamaModel } from "../../models/llama.js";
@@ -10,6 +10,7 @@ import { presets } from "../../models/config.js";
 import { loadHfModel, saveHfCheckpoint } from "../../models/hf.js";
 import { TaskVocab } from "../../models/task-vocab.js";
 import { writeFileAtomic } from "../../util/atomic-write.js";
+import { readJsonFile } from "../../util/json-file.js";
 import { InputError } from "../../util/errors.js";
 import type { TrainConfig } from "./config.js";
 
@@ -47,7 +48,7 @@ export function savePolicy(p: PolicyModel, dir: string): void {
 export function loadPolicy(dir: string): PolicyModel {
   const vocabFile = join(dir, "vocab.json");
   if (!existsSync(vocabFile)) throw new InputError("not a policy checkpoint: vocab.json is missing (fgrpo trains task-vocabulary models)", { file: dir });
-  const vocab = TaskVocab.fromJSON(JSON.parse(readFileSync(vocabFile, "utf8")), vocabFile);
+  const vocab = TaskVocab.fromJSON(readJsonFile(vocabFile), vocabFile);
   const model = loadHfModel(dir);
   model.params.forEach((t) => t.requiresGrad_(true));
   if (model.config.vocabSize !== vocab.size) throw new InputError(`model vocabulary (${model.config.vocabSize}) does not match vocab.json (${vocab.size})`, { file: dir });

@@ -12,6 +12,8 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as T from "../../torch/index.js";
 import { TaskVocab } from "../../models/task-vocab.js";
+import { readJsonFile } from "../../util/json-file.js";
+import { checkOutputFolder } from "../../util/output-path.js";
 import { writeFileAtomic } from "../../util/atomic-write.js";
 import { InputError } from "../../util/errors.js";
 import { Progress } from "../../util/progress.js";
@@ -49,6 +51,7 @@ export class Interrupted extends Error {}
 export function runTraining(config: TrainConfig, hooks: RunHooks = {}): RunResult {
   const log = hooks.log ?? ((l: string) => console.error(l));
   const out = config.output_dir;
+  checkOutputFolder(out, { field: "output_dir" });
   mkdirSync(out, { recursive: true });
   if (config.threads > 0 || config.blas_threads > 0) T.setNumThreads(config.threads || T.getNumThreads(), config.blas_threads || undefined);
   T.manualSeed(config.seed);
@@ -89,7 +92,7 @@ function prepareTask(config: TrainConfig, out: string): TaskSetup {
   }
   let vocab: TaskVocab | undefined;
   if (config.model.checkpoint) vocab = loadPolicyVocab(config.model.checkpoint);
-  else if (existsSync(vocabFile)) vocab = TaskVocab.fromJSON(JSON.parse(readFileSync(vocabFile, "utf8")), vocabFile);
+  else if (existsSync(vocabFile)) vocab = TaskVocab.fromJSON(readJsonFile(vocabFile), vocabFile);
   const task = setupTask(config, vocab);
   writeFileAtomic(vocabFile, JSON.stringify(task.vocab.toJSON()));
   writeFileAtomic(configFile, JSON.stringify(config, null, 1));
@@ -99,7 +102,7 @@ function prepareTask(config: TrainConfig, out: string): TaskSetup {
 function loadPolicyVocab(dir: string): TaskVocab {
   const file = join(dir, "vocab.json");
   if (!existsSync(file)) throw new InputError("model.checkpoint has no vocab.json (fgrpo trains task-vocabulary models)", { file: dir });
-  return TaskVocab.fromJSON(JSON.parse(readFileSync(file, "utf8")), file);
+  return TaskVocab.fromJSON(readJsonFile(file), file);
 }
 
 function initialPolicy(config: TrainConfig, task: TaskSetup): PolicyModel {
