@@ -1,5 +1,6 @@
 import { closeSync, fsyncSync, openSync, renameSync, writeSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, basename, join } from "node:path";
+import { InputError } from "./errors.js";
 
 /**
  * Writes a file atomically: the bytes go to a temporary file in the same folder, are flushed to
@@ -21,5 +22,11 @@ export function writeFileAtomic(file: string, data: Uint8Array | string): void {
     throw e;
   }
   closeSync(fd);
-  renameSync(tmp, file);
+  try {
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(code === "EISDIR" ? "is a folder; give a file name" : `cannot write: ${(e as Error).message}`, { file });
+  }
 }

@@ -1,14 +1,9 @@
-import { readFileSync } from "node:fs";
+import { readUtf8File } from "./text-file.js";
 import { InputError } from "./errors.js";
 
 /** Reads a JSON file; syntax errors name the file and, where the parser says where, the line. */
 export function readJsonFile(file: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new InputError(`cannot read file: ${(e as Error).message}`, { file });
-  }
+  const text = readUtf8File(file);
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -1,4 +1,5 @@
 import type { Command } from "../main.js";
+import { InputError } from "../../util/errors.js";
 import { metricTable } from "../format.js";
 import { intOption, parseCommand, requireString, UsageError, type CommandSpec, numberOption } from "../args.js";
 import { evaluateRun, type QueryRun } from "../../eval/metrics.js";
@@ -84,7 +85,9 @@ const baseline: Command = {
       maxWords: intOption(values, "max-words", 128),
     });
     const examples = data.examples(split, limit);
-    if (examples.length === 0) throw new UsageError(`the ${split} split is empty`);
+    if (examples.length === 0) {
+      throw new InputError(`the ${split} split is empty (${data.summary[0] ?? "no usable records"})`, { file: (values.data as string[] | undefined)?.join(", ") ?? "the bundled data" });
+    }
     let ranker;
     try {
       ranker = makeBaseline(task, method, data.baselineInputs(split));

@@ -229,12 +229,15 @@ function checkConsistency(c: TrainConfig, file: string): void {
 
 /** Reads a JSON config file; errors name the file (and the line of a syntax error). */
 export function readConfigFile(file: string): unknown {
+  let value: unknown;
   try {
-    return readJsonFile(file);
+    value = readJsonFile(file);
   } catch (e) {
     if (e instanceof InputError && e.message.includes("cannot read file")) throw new InputError(`cannot read config: ${e.message.split("cannot read file: ")[1]}`, { file });
     throw e;
   }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new InputError("a config must be a JSON object", { file });
+  return value;
 }
 
 /**

@@ -29,7 +29,9 @@ export interface RankedRequest {
 /** Reads and validates a requests file for a task with pools of at most `maxPool` candidates. */
 export function readRequests(file: string, task: TaskName, maxPool: number): RankingExample[] {
   const seen = new Set<string>();
-  return readJsonl(file).map(({ line, value }) => {
+  const records = readJsonl(file);
+  if (records.length === 0) throw new InputError("no requests: the file is empty", { file });
+  return records.map(({ line, value }) => {
     const where = (field: string) => ({ file, line, field });
     if (typeof value !== "object" || value === null || Array.isArray(value)) throw new InputError("expected a JSON object", { file, line });
     const v = value as Record<string, unknown>;
