@@ -148,7 +148,11 @@ export class TrainingLoop {
    */
   resume(): Record<string, unknown> | null {
     const dir = latestCheckpoint(this.dir);
-    if (dir === null) return null;
+    if (dir === null) {
+      // Killed before this phase's first checkpoint: it starts over, so the lines it logged go.
+      this.truncateLog(0);
+      return null;
+    }
     const { state, optimizer } = loadCheckpoint(dir);
     if (JSON.stringify(state.config) !== JSON.stringify(this.opts.config)) {
       throw new Error(`cannot resume ${dir}: it was written with a different config (start a new output_dir, or restore the original config)`);
@@ -168,7 +172,15 @@ export class TrainingLoop {
   private truncateLog(step: number): void {
     const file = this.logger.file;
     if (!existsSync(file)) return;
-    const kept = readFileSync(file, "utf8").split("\n").filter((l) => l.trim() !== "" && (JSON.parse(l) as { step?: number }).step! <= step);
+    // A line torn by a kill in the middle of its write does not parse; it is dropped too.
+    const stepOf = (l: string) => {
+      try {
+        return (JSON.parse(l) as { step?: number }).step ?? Infinity;
+      } catch {
+        return Infinity;
+      }
+    };
+    const kept = readFileSync(file, "utf8").split("\n").filter((l) => l.trim() !== "" && stepOf(l) <= step);
     writeFileAtomic(file, kept.map((l) => l + "\n").join(""));
   }
 

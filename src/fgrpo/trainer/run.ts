@@ -14,7 +14,7 @@ import * as T from "../../torch/index.js";
 import { TaskVocab } from "../../models/task-vocab.js";
 import { readJsonFile } from "../../util/json-file.js";
 import { checkOutputFolder } from "../../util/output-path.js";
-import { writeFileAtomic } from "../../util/atomic-write.js";
+import { removeStaleTemps, writeFileAtomic } from "../../util/atomic-write.js";
 import { InputError } from "../../util/errors.js";
 import { Progress } from "../../util/progress.js";
 import { describeBatchHierarchy, type TrainConfig } from "./config.js";
@@ -53,6 +53,8 @@ export function runTraining(config: TrainConfig, hooks: RunHooks = {}): RunResul
   const out = config.output_dir;
   checkOutputFolder(out, { field: "output_dir" });
   mkdirSync(out, { recursive: true });
+  // A run killed by a signal (kill -9, OOM) leaves its temporary files; clear them now.
+  for (const p of removeStaleTemps(out)) log(`removed ${p} (left by a process that is gone)`);
   if (config.threads > 0 || config.blas_threads > 0) T.setNumThreads(config.threads || T.getNumThreads(), config.blas_threads || undefined);
   T.manualSeed(config.seed);
   const task = prepareTask(config, out);
