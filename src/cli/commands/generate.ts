@@ -58,6 +58,10 @@ const command: Command = {
       const prompt = tokenizer ? tokenizer.encode(text, { bos: true }) : [];
       if (prompt.length === 0 && bos !== null) prompt.push(bos);
       if (prompt.length === 0) throw new UsageError("the model has no BOS token: give a --prompt");
+      const room = model.config.maxPositionEmbeddings - prompt.length;
+      if (maxNewTokens > room) {
+        throw new UsageError(`--max-new-tokens ${maxNewTokens}: the prompt (${prompt.length} tokens) plus the new tokens exceed the model's max_position_embeddings (${model.config.maxPositionEmbeddings}); at most ${Math.max(0, room)}`);
+      }
       const stopTokens = [...new Set([...model.config.eosTokenIds, ...(tokenizer?.eosId != null ? [tokenizer.eosId] : [])])];
       const out = generate(model, [prompt], { maxNewTokens, greedy, temperature, topP, topK, seed, stopTokens });
       const ids = out.completions[0]!;

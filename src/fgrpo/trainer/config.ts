@@ -221,6 +221,12 @@ function checkConsistency(c: TrainConfig, file: string): void {
   if (c.rl.prompts_per_step % c.rl.num_minibatches !== 0 && c.rl.method !== "grpo") {
     fail("rl.num_minibatches", `minibatches must hold whole groups: prompts_per_step (${c.rl.prompts_per_step}) is not divisible by num_minibatches (${c.rl.num_minibatches})`);
   }
+  // The shortest valid completion: <SLATE> id </SLATE> <RANK> id </RANK> <eos>. Below it every
+  // rollout is cut off invalid and scores the format penalty: nothing to learn from.
+  const shortest = 7;
+  if (c.rl.max_completion_length !== null && c.rl.max_completion_length < shortest) {
+    fail("rl.max_completion_length", `${c.rl.max_completion_length} tokens cannot hold any valid completion (the shortest, <SLATE> id </SLATE> <RANK> id </RANK> <eos>, has ${shortest})`);
+  }
   const b = clipBounds(c.rl);
   if (b.epsilon >= 1) fail("rl.epsilon", `epsilon must be < 1, got ${b.epsilon}`);
   if (c.rl.max_steps > 0 && c.rl.warmup_steps > c.rl.max_steps) fail("rl.warmup_steps", `warmup_steps (${c.rl.warmup_steps}) exceeds max_steps (${c.rl.max_steps})`);

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as T from "../../torch/index.js";
 import { Rng } from "../../util/random.js";
+import { InputError } from "../../util/errors.js";
 import { writeFileAtomic } from "../../util/atomic-write.js";
 import { learningRateAt, type ScheduleType } from "./schedule.js";
 import { JsonlLogger } from "./logger.js";
@@ -44,7 +45,8 @@ export interface LoopOptions {
   log?: (line: string) => void;
 }
 
-export class StepFailure extends Error {}
+/** A run that cannot go on (non-finite losses or parameters): the CLI prints it as one line. */
+export class StepFailure extends InputError {}
 
 export class TrainingLoop {
   readonly optimizer: T.AdamW;
@@ -96,6 +98,13 @@ export class TrainingLoop {
     this.failures = 0;
     this.optimizer.update();
     this.optimizer.zeroGrad();
+    // A finite gradient can still make the parameters overflow: caught here, at the step that did
+    // it. (Parameters that stay finite but huge make the next losses NaN: those steps are skipped
+    // above, and a validation in between reports the NaN outputs in one line, see sampling.ts.)
+    const finite = T.noGrad(() => T.tidy(() => params.every((p) => p.isFinite().all().item() !== 0)));
+    if (!finite) {
+      throw new StepFailure(`${this.opts.phase} step ${this.step + 1}: the update made the parameters non-finite (learning rate ${this.optimizer.lr}); stopping. Lower ${this.opts.phase}.learning_rate; the last good checkpoint is in ${join(this.dir, "checkpoints")}`, { field: `${this.opts.phase}.learning_rate` });
+    }
     return norm;
   }
 
