@@ -195,6 +195,7 @@ const configCases: [string, string, string[]][] = [
   ["seed string", '{"seed": "zero"}', ["cfg.json", "seed"]],
   ["deep nesting", "[".repeat(100000) + "]".repeat(100000), ["cfg.json", "nested"]],
   ["output_dir number", '{"output_dir": 5}', ["cfg.json", "output_dir"]],
+  ["rl.max_completion_length too short", '{"rl": {"max_completion_length": 3}}', ["cfg.json", "rl.max_completion_length"]],
 ];
 for (const [name, text, expect] of configCases) {
   add({ name: `train ${name}`, args: ["train", "--config", "$D/cfg.json", "--print-config"], files: { "cfg.json": text }, expect });
@@ -264,7 +265,7 @@ function tinyWeights(): Buffer {
   }
   return Buffer.concat([header(JSON.stringify(entries)), Buffer.alloc(offset)]);
 }
-const TIED_CONFIG = JSON.stringify({ ...JSON.parse(HF_CONFIG), tie_word_embeddings: true });
+const TIED_CONFIG = JSON.stringify({ ...JSON.parse(HF_CONFIG), tie_word_embeddings: true, bos_token_id: 1 });
 
 const badWeights: [string, Record<string, string | Buffer>, string][] = [
   ["safetensors header null", { "ck/model.safetensors": header("null") }, "model.safetensors"],
@@ -291,6 +292,7 @@ add({ name: "generate llama2c truncated", args: ["generate", "--checkpoint", "$D
 add({ name: "generate llama2c garbage header", args: ["generate", "--checkpoint", "$D/m.bin", "--max-new-tokens", "3"], files: { "m.bin": Buffer.alloc(64, 255) }, expect: ["m.bin"] });
 add({ name: "generate tokenizer garbage", args: ["generate", "--checkpoint", "$D/ck", "--tokenizer", "$D/tok.json", "--max-new-tokens", "3"], files: { "ck/config.json": TIED_CONFIG, "ck/model.safetensors": tinyWeights(), "tok.json": "{bad" }, expect: ["tok.json"] });
 add({ name: "generate tokenizer_config garbage", args: ["generate", "--checkpoint", "$D/ck", "--tokenizer", "$D/t/tokenizer.json", "--max-new-tokens", "3"], files: { "ck/config.json": TIED_CONFIG, "ck/model.safetensors": tinyWeights(), "t/tokenizer.json": '{"model": {"type": "BPE", "vocab": {}, "merges": []}}', "t/tokenizer_config.json": "{bad" }, expect: ["tokenizer_config.json"] });
+add({ name: "generate max-new-tokens past max_position_embeddings", args: ["generate", "--checkpoint", "$D/ck", "--max-new-tokens", "100"], files: { "ck/config.json": TIED_CONFIG, "ck/model.safetensors": tinyWeights() }, expect: ["--max-new-tokens", "max_position_embeddings"] });
 const generateFlags: [string, string[], string][] = [
   ["max-new-tokens word", ["--max-new-tokens", "many"], "--max-new-tokens"],
   ["max-new-tokens zero", ["--max-new-tokens", "0"], "--max-new-tokens"],
