@@ -164,6 +164,8 @@ const baselineFlags: [string, string[], string][] = [
   ["qa method on rec", ["--task", "rec", "--method", "bm25"], "bm25"],
 ];
 for (const [name, args, where] of baselineFlags) add({ name: `baseline ${name}`, args: ["baseline", ...args], expect: [where] });
+const sequences = Array.from({ length: 40 }, (_, u) => `${u} ${Array.from({ length: 6 }, (_, j) => ((u * 7 + j * 13) % 59) + 1).join(" ")}`).join("\n") + "\n";
+add({ name: "baseline retriever without candidate lists", args: ["baseline", "--task", "rec", "--method", "retriever", "--data", "$D/seq.txt", "--pool-size", "5"], files: { "seq.txt": sequences }, expect: ["seq.txt", "candidate"] });
 
 // ---------------------------------------------------------------- train: configs
 const configCases: [string, string, string[]][] = [
