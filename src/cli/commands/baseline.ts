@@ -94,7 +94,8 @@ const baseline: Command = {
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
-    if (task === "rec" && method === "retriever" && examples.some((ex) => ex.retrieverRank === undefined)) {
+    const retrieverPools = values.negatives === undefined || String(values.negatives) === "retriever";
+    if (task === "rec" && method === "retriever" && retrieverPools && examples.some((ex) => ex.retrieverRank === undefined)) {
       // Pools fall back to sampled negatives when the data has no candidate lists, so "use
       // negatives retriever" would not help: say what is missing.
       throw new InputError(`the retriever baseline needs a retriever's candidate lists, and this data has none (${data.summary[1] ?? ""}); for RecBole data put <name>.<ext> candidate files beside the .inter files (--candidates EXT, default sasrec)`, { file: (values.data as string[] | undefined)?.join(", ") ?? "the bundled data" });
