@@ -22,6 +22,10 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
   static Napi::Function Init(Napi::Env env);
   static Napi::Object Wrap(Napi::Env env, at::Tensor t);
   static bool Is(const Napi::Value& v);
+  // The handle wrapped by obj, or nullptr once it was disposed (Release removes the wrap).
+  static TensorHandle* Get(const Napi::Value& v);
+  // Frees the tensor and the handle at once, and detaches the handle from obj (see tensor.cc).
+  static void Release(Napi::Env env, Napi::Object obj);
   explicit TensorHandle(const Napi::CallbackInfo& info);
   void Finalize(Napi::Env env) override;
 

@@ -44,7 +44,10 @@ export function parseCommand(spec: CommandSpec, argv: string[]): { values: Recor
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    // node's messages can span lines ("ambiguous" values like -5 come with two lines of advice).
+    const [first, ...rest] = (e as Error).message.split("\n");
+    const dash = rest.find((l) => l.includes("=-XYZ"));
+    throw new UsageError(dash ? `${first} (write a negative value as --name=-5)` : first!);
   }
   if (parsed.values.help) {
     console.log(helpText(spec));

@@ -34,6 +34,18 @@ function mainHelp(): string {
   ].join("\n");
 }
 
+/**
+ * A file-system failure (ENOENT, EACCES, EISDIR, ENOSPC, …) is about the user's paths, not a bug:
+ * one line naming the path. Anything else keeps its stack trace, which is what a bug report needs.
+ */
+function systemErrorMessage(e: unknown): string | null {
+  if (!(e instanceof Error)) return null;
+  const err = e as NodeJS.ErrnoException;
+  if (typeof err.code !== "string" || !/^E[A-Z]+$/.test(err.code) || typeof err.syscall !== "string") return null;
+  const path = err.path ?? (err as { dest?: string }).dest;
+  return `${path !== undefined ? `${path}: ` : ""}${err.code}: cannot ${err.syscall} (${err.message.split(",")[0]})`;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
@@ -62,6 +74,11 @@ async function main(argv: string[]): Promise<number> {
     }
     if (e instanceof InputError) {
       console.error(`fgrpo ${name}: ${e.message}`);
+      return 1;
+    }
+    const system = systemErrorMessage(e);
+    if (system !== null) {
+      console.error(`fgrpo ${name}: ${system}`);
       return 1;
     }
     throw e;

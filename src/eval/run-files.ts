@@ -11,18 +11,14 @@
  * Ids may be JSON strings or integers (integers become their decimal string). Every malformed
  * line is an InputError naming the file, the line and the field.
  */
-import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "../util/atomic-write.js";
+import { readUtf8File } from "../util/text-file.js";
 import { InputError } from "../util/errors.js";
 import { parseJsonl } from "../util/jsonl.js";
 import type { Grades, QueryRun } from "./metrics.js";
 
 function readText(file: string): string {
-  try {
-    return readFileSync(file, "utf8");
-  } catch (e) {
-    throw new InputError(`cannot read file: ${(e as Error).message}`, { file });
-  }
+  return readUtf8File(file);
 }
 
 function isJsonl(text: string): boolean {

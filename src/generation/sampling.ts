@@ -4,6 +4,7 @@
  * tensor ops, and it keeps sampling reproducible from our own seeded Rng without touching the
  * engine's global generator (which the trainer's dropout and init depend on).
  */
+import { InputError } from "../util/errors.js";
 
 export interface SamplingOptions {
   /** Take the most likely token (ties: the lowest id). */
@@ -49,7 +50,12 @@ export function sampleRow(logits: Float32Array, o: SamplingOptions, u: number): 
       argmax = i;
     }
   }
-  if (argmax < 0) throw new Error("sampling: every token is masked");
+  if (argmax < 0) {
+    // NaN logits compare false everywhere: the weights are not finite (a run diverged, e.g. under
+    // too large a learning rate, or a checkpoint holds NaN) — the user's to fix, so one clear line.
+    if (logits.some((x) => Number.isNaN(x))) throw new InputError("the model's outputs are NaN: its weights are not finite (a diverged run, e.g. too large a learning rate, or a checkpoint holding NaN/inf values)");
+    throw new Error("sampling: every token is masked");
+  }
   let z = 0;
   for (let i = 0; i < n; i++) z += Math.exp((logits[i]! - max) * invT);
   const logZ = Math.log(z);

@@ -18,7 +18,9 @@ import { TaskVocabTokenizer } from "./tokenizers/task-vocab-tokenizer.js";
 import { TaskVocab } from "./task-vocab.js";
 
 function readJson(file: string): Record<string, unknown> {
-  return readJsonFile(file) as Record<string, unknown>;
+  const value = readJsonFile(file);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new InputError("expected a JSON object", { file });
+  return value as Record<string, unknown>;
 }
 
 /** The safetensors files of a folder and, for each tensor name, the file holding it. */
@@ -100,7 +102,11 @@ export function loadHfModel(folder: string, device?: string, opts: HfLoadOptions
   const dtype = opts.dtype ?? "float32";
   const configFile = join(folder, "config.json");
   if (!existsSync(configFile)) throw new InputError("not a checkpoint folder: no config.json", { file: folder });
-  const config = configFromHF(readJson(configFile), configFile);
+  const json = readJson(configFile);
+  if ("rl" in json && "task" in json && !("model_type" in json)) {
+    throw new InputError(`this is a training run's folder, not a model: pass its model folder instead (${join(folder, "final")}, or a checkpoint's model/ folder)`, { file: folder });
+  }
+  const config = configFromHF(json, configFile);
   const shapes = parameterShapes(config);
   const params = new Map<string, T.Tensor>();
   try {

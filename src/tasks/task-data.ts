@@ -62,6 +62,11 @@ function loadRec(opts: TaskDataOptions): TaskData {
   if (paths.length !== 1) throw new InputError(`rec takes one --data path (a directory of RecBole files, a sequence file, a MovieLens file, or a JSONL file), got ${paths.length}`);
   const data = loadRecData(paths[0]!, { format: opts.format, candidates: opts.candidates, minRating: opts.minRating, onError: opts.onError });
   const splits = splitLeaveOneOut(data, { evalUsers: opts.evalUsers });
+  const catalog = recStats(data).items;
+  const poolSize = opts.poolSize ?? 20; // RecPoolBuilder's default
+  if (catalog < poolSize) {
+    throw new InputError(`${catalog} distinct item(s) found (${describeReport(data.report)}), fewer than the pool size ${poolSize}: pools of ${poolSize} candidates cannot be built`, { file: paths[0] });
+  }
   const builder = new RecPoolBuilder(data, splits.trainSequences, {
     poolSize: opts.poolSize, negatives: opts.negatives, seed: opts.seed, allowMissingPositive: opts.allowMissingPositive,
     ranker: opts.firstStage ? makeRecModel(opts.firstStage, splits.trainSequences) : undefined,

@@ -77,6 +77,7 @@ function parseHeader(json: Uint8Array, dataLength: number, file: string): { meta
   } catch (e) {
     throw new InputError(`safetensors header is not valid JSON: ${(e as Error).message}`, { file });
   }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) throw new InputError(`safetensors header is not a JSON object (got ${header === null ? "null" : Array.isArray(header) ? "an array" : typeof header})`, { file });
   const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
   const entries = new Map<string, SafetensorsEntry>();
   const spans: [number, number, string][] = [];

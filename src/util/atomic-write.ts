@@ -1,5 +1,6 @@
-import { closeSync, fsyncSync, openSync, renameSync, writeSync, mkdirSync, rmSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, writeSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, basename, join } from "node:path";
+import { InputError } from "./errors.js";
 
 /**
  * Writes a file atomically: the bytes go to a temporary file in the same folder, are flushed to
@@ -21,5 +22,56 @@ export function writeFileAtomic(file: string, data: Uint8Array | string): void {
     throw e;
   }
   closeSync(fd);
-  renameSync(tmp, file);
+  try {
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(code === "EISDIR" ? "is a folder; give a file name" : `cannot write: ${(e as Error).message}`, { file });
+  }
+}
+
+/**
+ * Temporary names this project writes: writeFileAtomic's `.NAME.PID.TIME.tmp` and a checkpoint's
+ * `.NAME.tmp-PID` folder. The PID says whose they are.
+ */
+const TEMP_NAMES = [/^\..+\.(\d+)\.\d+\.tmp$/, /^\..+\.tmp-(\d+)$/];
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return false; // ours, from before this start: nothing of ours is in flight yet
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Removes the temporary files and folders that a killed process left under `dir` (down to
+ * `depth` levels): only those whose PID is no longer running, so a concurrent writer's are kept.
+ * Returns the removed paths.
+ */
+export function removeStaleTemps(dir: string, depth = 5): string[] {
+  const removed: string[] = [];
+  const walk = (d: string, level: number) => {
+    let entries;
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const path = join(d, e.name);
+      const pid = TEMP_NAMES.map((re) => re.exec(e.name)).find((m) => m !== null)?.[1];
+      if (pid !== undefined && !processAlive(Number(pid))) {
+        rmSync(path, { recursive: true, force: true });
+        removed.push(path);
+      } else if (e.isDirectory() && level < depth) {
+        walk(path, level + 1);
+      }
+    }
+  };
+  walk(dir, 1);
+  return removed;
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readUtf8File } from "./text-file.js";
 import { InputError } from "./errors.js";
 
 /** One parsed line of a JSON Lines file, with its 1-based line number for error messages. */
@@ -12,13 +12,7 @@ export interface JsonlRecord {
  * InputError naming the file and line.
  */
 export function readJsonl(file: string): JsonlRecord[] {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new InputError(`cannot read file: ${(e as Error).message}`, { file });
-  }
-  return parseJsonl(text, file);
+  return parseJsonl(readUtf8File(file), file);
 }
 
 export function parseJsonl(text: string, file: string): JsonlRecord[] {

@@ -4,7 +4,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as T from "../../src/torch/index.js";
-import { assertClose } from "./helpers.js";
+import { assertClose, assertWithinBound, gamma32 } from "./helpers.js";
+
+/** γ_n·(|a|·|b|) in float64: the float32 error bound of the product a·b when n roundings touch each term. */
+function productBound(a: T.Tensor, b: T.Tensor, n: number): number[] {
+  return a.double().abs().matmul(b.double().abs()).mul(gamma32(n)).toArray();
+}
 
 const f64 = { dtype: "float64" as const };
 
@@ -160,7 +165,9 @@ test("rope equals its composition for both conventions, strided inputs included;
       const r = T.gradcheck(([a]) => T.rope(a!, cos.narrow(0, 0, 1), sin.narrow(0, 0, 1), { interleaved }), [T.randn([1, 2, 5, 8], f64)]);
       assert.ok(r.maxError < 1e-6, `max relative error ${r.maxError}`);
       // float32 takes the same kernel; bfloat16 takes the composition.
-      assertClose(T.rope(x.float(), cos.float(), sin.float(), { interleaved }), explicitRope(x, cos, sin, interleaved).toArray(), 1e-5, "float32");
+      // x·cos + rot(x)·sin in float32: 3 inputs rounded, 2 products and a sum → γ_5·(|x|·|cos| + |rot(x)|·|sin|).
+      const ropeBound = explicitRope(x.abs(), cos.abs(), sin.abs(), interleaved).mul(gamma32(5)).toArray();
+      assertWithinBound(T.rope(x.float(), cos.float(), sin.float(), { interleaved }), explicitRope(x, cos, sin, interleaved).toArray(), ropeBound, "float32");
       const bf = T.rope(x.to("bfloat16"), cos.to("bfloat16"), sin.to("bfloat16"), { interleaved }).float();
       assertClose(bf, explicitRope(x, cos, sin, interleaved).toArray(), 0.1, "bfloat16");
     }
@@ -188,7 +195,10 @@ test("rmsNorm equals its composition with and without a weight; gradients of inp
     }
     const r = T.gradcheck(([a, b]) => T.rmsNorm(a!, b!, 1e-5), [T.randn([3, 6], f64), T.randn([6], f64)]);
     assert.ok(r.maxError < 1e-6, `max relative error ${r.maxError}`);
-    assertClose(T.rmsNorm(x.float(), w.float(), 1e-5), explicitRmsNorm(x, w, 1e-5).toArray(), 1e-5, "float32");
+    // Relative error of y = x·w·rsqrt(mean(x²) + eps) in float32: the mean of 40 squares (γ_81,
+    // halved by the square root), eps, rsqrt, the rounded inputs and two products: within γ_48·|y|.
+    const expected = explicitRmsNorm(x, w, 1e-5);
+    assertWithinBound(T.rmsNorm(x.float(), w.float(), 1e-5), expected.toArray(), expected.abs().mul(gamma32(48)).toArray(), "float32");
   });
 });
 
@@ -199,23 +209,27 @@ test("matmul of a few float32 rows without gradient (the decoding kernel) equals
       for (const [k, n] of [[7, 1], [64, 31], [64, 32], [33, 33], [256, 100]] as const) {
         const a = T.randn([m, k], f64), b = T.randn([k, n], f64);
         const expected = a.matmul(b).toArray();
-        T.noGrad(() => assertClose(a.float().matmul(b.float()), expected, 1e-5, `m=${m} k=${k} n=${n}`));
+        // Rounding a and b to float32 (2 roundings) then a k-term dot product (k): γ_{k+2}·Σ|a_i·b_i|.
+        T.noGrad(() => assertWithinBound(a.float().matmul(b.float()), expected, productBound(a, b, k + 2), `m=${m} k=${k} n=${n}`));
       }
     }
     const b = T.randn([24, 40]);
     const strided = T.randn([24, 6]).transpose(0, 1); // rows 1 apart, columns 6 apart
     T.noGrad(() => {
-      assertClose(strided.matmul(b), strided.contiguous().double().matmul(b.double()).toArray(), 1e-5, "strided rows");
+      // Inputs already float32: only the 24-term dot product rounds.
+      assertWithinBound(strided.matmul(b), strided.contiguous().double().matmul(b.double()).toArray(), productBound(strided, b, 24), "strided rows");
       const batched = T.randn([2, 3, 24]);
       assert.deepEqual(batched.matmul(b).shape, [2, 3, 40]);
-      assertClose(batched.matmul(b), batched.double().matmul(b.double()).toArray(), 1e-5, "batched");
+      assertWithinBound(batched.matmul(b), batched.double().matmul(b.double()).toArray(), productBound(batched, b, 24), "batched");
       const vector = T.randn([24]);
       assert.deepEqual(vector.matmul(b).shape, [40]);
-      assertClose(vector.matmul(b), vector.double().matmul(b.double()).toArray(), 1e-5, "vector");
+      assertWithinBound(vector.matmul(b), vector.double().matmul(b.double()).toArray(), productBound(vector, b, 24), "vector");
     });
     // With a gradient to compute, the product stays differentiable.
     const x = T.randn([2, 24]).requiresGrad_();
     x.matmul(b).sum().backward();
-    assertClose(x.grad!, b.sum(1).unsqueeze(0).expand(2, 24).contiguous().toArray(), 1e-5, "gradient");
+    // Each gradient entry sums a row of b (40 float32 terms): γ_40·Σ|b_j|.
+    const gradBound = b.double().abs().sum(1).mul(gamma32(40)).unsqueeze(0).expand(2, 24).contiguous().toArray();
+    assertWithinBound(x.grad!, b.double().sum(1).unsqueeze(0).expand(2, 24).contiguous().toArray(), gradBound, "gradient");
   });
 });

@@ -1,6 +1,7 @@
 import type { Command } from "../main.js";
+import { InputError } from "../../util/errors.js";
 import { metricTable } from "../format.js";
-import { intOption, parseCommand, requireString, UsageError, type CommandSpec } from "../args.js";
+import { intOption, parseCommand, requireString, UsageError, type CommandSpec, numberOption } from "../args.js";
 import { evaluateRun, type QueryRun } from "../../eval/metrics.js";
 import { writeGoldJsonl, writeRunJsonl } from "../../eval/run-files.js";
 import { makeBaseline, QA_BASELINES, REC_BASELINES } from "../../tasks/baselines/index.js";
@@ -82,17 +83,25 @@ const baseline: Command = {
       task, data: values.data as string[] | undefined, poolSize, seed, negatives, candidates, format,
       onError: values["skip-bad"] ? "skip" : "throw",
       allowMissingPositive: Boolean(values["allow-missing-positive"]),
-      minRating: values["min-rating"] === undefined ? undefined : Number(values["min-rating"]),
+      minRating: values["min-rating"] === undefined ? undefined : numberOption(values, "min-rating", 0),
       distractors: choice(values, "distractors", ["bm25", "random"] as const, "bm25"),
       maxWords: intOption(values, "max-words", 128),
     });
     const examples = data.examples(split, limit);
-    if (examples.length === 0) throw new UsageError(`the ${split} split is empty`);
+    if (examples.length === 0) {
+      throw new InputError(`the ${split} split is empty (${data.summary[0] ?? "no usable records"})`, { file: (values.data as string[] | undefined)?.join(", ") ?? "the bundled data" });
+    }
     let ranker;
     try {
       ranker = makeBaseline(task, method, data.baselineInputs(split));
     } catch (e) {
       throw new UsageError((e as Error).message);
+    }
+    const retrieverPools = values.negatives === undefined || String(values.negatives) === "retriever";
+    if (task === "rec" && method === "retriever" && retrieverPools && examples.some((ex) => ex.retrieverRank === undefined)) {
+      // Pools fall back to sampled negatives when the data has no candidate lists, so "use
+      // negatives retriever" would not help: say what is missing.
+      throw new InputError(`the retriever baseline needs a retriever's candidate lists, and this data has none (${data.summary[1] ?? ""}); for RecBole data put <name>.<ext> candidate files beside the .inter files (--candidates EXT, default sasrec)`, { file: (values.data as string[] | undefined)?.join(", ") ?? "the bundled data" });
     }
     // Everything is computed before anything is written: an error leaves no half-written files.
     const run = new Map<string, QueryRun>();

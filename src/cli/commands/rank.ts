@@ -1,4 +1,5 @@
 import type { Command } from "../main.js";
+import { checkOutputFile } from "../../util/output-path.js";
 import { parseCommand, requireString, type CommandSpec } from "../args.js";
 import { openRanker } from "../../fgrpo/trainer/ranker.js";
 import { readRequests } from "../../fgrpo/trainer/requests.js";
@@ -29,6 +30,7 @@ const rank: Command = {
     const dir = requireString(parsed.values, "checkpoint");
     const input = requireString(parsed.values, "input");
     const output = requireString(parsed.values, "output");
+    checkOutputFile(output, { field: "--output" });
     const ranker = openRanker(dir, { config: parsed.values.config as string | undefined, constrained: !parsed.values.unconstrained });
     try {
       const ranked = ranker.rank(readRequests(input, ranker.limits));

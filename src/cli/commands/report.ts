@@ -1,4 +1,5 @@
 import type { Command } from "../main.js";
+import { checkOutputFile } from "../../util/output-path.js";
 import { parseCommand, requireString, UsageError, type CommandSpec } from "../args.js";
 import { chartIds, loadReportInputs, renderReport } from "../../report/build.js";
 import { writeFileAtomic } from "../../util/atomic-write.js";
@@ -22,6 +23,7 @@ const report: Command = {
     const { values, positionals } = parsed;
     if (positionals.length === 0) throw new UsageError("give at least one run or comparison directory");
     const output = requireString(values, "output");
+    checkOutputFile(output, { field: "--output" });
     const title = values.title === undefined ? undefined : String(values.title);
     if (title === "") throw new UsageError("--title is empty");
     // Everything is loaded and rendered before the file is touched, so an input error leaves

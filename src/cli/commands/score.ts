@@ -1,8 +1,11 @@
 import type { Command } from "../main.js";
+import { InputError } from "../../util/errors.js";
 import { fmt, metricTable, table } from "../format.js";
 import { intOption, parseCommand, requireString, UsageError, type CommandSpec } from "../args.js";
 import { DEFAULT_METRICS, evaluateRun, parseMetricName, type EvalSummary } from "../../eval/metrics.js";
 import { readGoldFile, readRunFile } from "../../eval/run-files.js";
+
+const MAX_BOOTSTRAP = 100_000;
 
 const spec: CommandSpec = {
   name: "score",
@@ -50,10 +53,13 @@ const score: Command = {
     const runFile = requireString(values, "run");
     const goldFile = requireString(values, "gold");
     const samples = intOption(values, "bootstrap", 1000);
-    if (samples < 0) throw new UsageError("--bootstrap must be ≥ 0");
+    // Bounded: each resample is a pass over every query; 100,000 already gives CIs far finer than
+    // their own sampling error, and a larger number only makes the command run for hours.
+    if (samples < 0 || samples > MAX_BOOTSTRAP) throw new UsageError(`--bootstrap must be between 0 and ${MAX_BOOTSTRAP}, got ${samples}`);
     const seed = intOption(values, "seed", 0);
     const run = readRunFile(runFile);
     const gold = readGoldFile(goldFile);
+    if (gold.size === 0) throw new InputError("no judgments: the gold file is empty, so no metric can be computed", { file: goldFile });
     const slatesEverywhere = run.size > 0 && [...run.values()].every((r) => r.slate !== undefined);
     const metrics = metricList(values, slatesEverywhere);
     if (metrics.includes("slate_recall") && !slatesEverywhere) {

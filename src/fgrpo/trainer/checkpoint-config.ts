@@ -3,7 +3,8 @@
  * task, layout and prompt settings a model was trained with: the nearest `config.json` with a
  * `task` section, from the folder upwards (a run's `final/`, `sft/checkpoints/best/model`, …).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
+import { readJsonFile } from "../../util/json-file.js";
 import { dirname, join, resolve } from "node:path";
 import { InputError } from "../../util/errors.js";
 import { parseConfig, readConfigFile, type TrainConfig } from "./config.js";
@@ -15,7 +16,7 @@ export function findRunConfig(policyDir: string, explicit?: string): TrainConfig
   for (;;) {
     const file = join(dir, "config.json");
     if (existsSync(file)) {
-      const value = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+      const value = readJsonFile(file) as Record<string, unknown>;
       if (typeof value === "object" && value !== null && "task" in value && "rl" in value) return parseConfig(value, file);
     }
     const up = dirname(dir);

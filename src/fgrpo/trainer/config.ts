@@ -18,7 +18,7 @@ export const TaskSection = z.object({
   /** `rec` (sequential recommendation) or `qa` (multi-hop QA). */
   task: z.enum(["rec", "qa"]).default("rec"),
   /** Data paths (see docs/tasks.md); null = the bundled data. */
-  data: z.array(z.string()).nullable().default(null),
+  data: z.union([z.string().transform((s) => [s]), z.array(z.string())]).nullable().default(null),
   /** N, candidates per pool (20 [summary]). */
   pool_size: positiveInt.default(20),
   /** Rec negatives: random | popularity | retriever. */
@@ -285,6 +285,12 @@ function checkConsistency(c: TrainConfig, file: string): void {
   if (c.rl.prompts_per_step % c.rl.num_minibatches !== 0 && c.rl.method !== "grpo") {
     fail("rl.num_minibatches", `minibatches must hold whole groups: prompts_per_step (${c.rl.prompts_per_step}) is not divisible by num_minibatches (${c.rl.num_minibatches})`);
   }
+  // The shortest valid completion: <SLATE> id </SLATE> <RANK> id </RANK> <eos>. Below it every
+  // rollout is cut off invalid and scores the format penalty: nothing to learn from.
+  const shortest = 7;
+  if (c.rl.max_completion_length !== null && c.rl.max_completion_length < shortest) {
+    fail("rl.max_completion_length", `${c.rl.max_completion_length} tokens cannot hold any valid completion (the shortest, <SLATE> id </SLATE> <RANK> id </RANK> <eos>, has ${shortest})`);
+  }
   const b = clipBounds(c.rl);
   if (b.epsilon >= 1) fail("rl.epsilon", `epsilon must be < 1, got ${b.epsilon}`);
   if (c.rl.max_steps > 0 && c.rl.warmup_steps > c.rl.max_steps) fail("rl.warmup_steps", `warmup_steps (${c.rl.warmup_steps}) exceeds max_steps (${c.rl.max_steps})`);
@@ -294,12 +300,15 @@ function checkConsistency(c: TrainConfig, file: string): void {
 
 /** Reads a JSON config file; errors name the file (and the line of a syntax error). */
 export function readConfigFile(file: string): unknown {
+  let value: unknown;
   try {
-    return readJsonFile(file);
+    value = readJsonFile(file);
   } catch (e) {
     if (e instanceof InputError && e.message.includes("cannot read file")) throw new InputError(`cannot read config: ${e.message.split("cannot read file: ")[1]}`, { file });
     throw e;
   }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new InputError("a config must be a JSON object", { file });
+  return value;
 }
 
 /**
@@ -312,6 +321,8 @@ export function applyOverrides(raw: unknown, sets: readonly string[]): Record<st
     const eq = s.indexOf("=");
     if (eq <= 0) throw new InputError(`--set expects key=value, got "${s}"`, { field: s });
     const path = s.slice(0, eq).split(".");
+    const bad = path.find((k) => k === "" || k === "__proto__" || k === "constructor" || k === "prototype");
+    if (bad !== undefined) throw new InputError(`--set: "${bad === "" ? "(empty)" : bad}" is not a config key`, { field: s.slice(0, eq) });
     const text = s.slice(eq + 1);
     let value: unknown;
     try {
@@ -321,7 +332,7 @@ export function applyOverrides(raw: unknown, sets: readonly string[]): Record<st
     }
     let node = root;
     for (const key of path.slice(0, -1)) {
-      if (typeof node[key] !== "object" || node[key] === null) node[key] = {};
+      if (!Object.hasOwn(node, key) || typeof node[key] !== "object" || node[key] === null) node[key] = {};
       node = node[key] as Record<string, unknown>;
     }
     node[path[path.length - 1]!] = value;

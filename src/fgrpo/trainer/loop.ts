@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as T from "../../torch/index.js";
 import { Rng } from "../../util/random.js";
+import { InputError } from "../../util/errors.js";
 import { writeFileAtomic } from "../../util/atomic-write.js";
 import { learningRateAt, type ScheduleType } from "./schedule.js";
 import { JsonlLogger } from "./logger.js";
@@ -47,7 +48,8 @@ export interface LoopOptions {
   dataParallel?: DataParallel;
 }
 
-export class StepFailure extends Error {}
+/** A run that cannot go on (non-finite losses or parameters): the CLI prints it as one line. */
+export class StepFailure extends InputError {}
 
 export class TrainingLoop {
   readonly optimizer: T.AdamW;
@@ -119,6 +121,13 @@ export class TrainingLoop {
     this.failures = 0;
     this.optimizer.update();
     this.optimizer.zeroGrad();
+    // A finite gradient can still make the parameters overflow: caught here, at the step that did
+    // it. (Parameters that stay finite but huge make the next losses NaN: those steps are skipped
+    // above, and a validation in between reports the NaN outputs in one line, see sampling.ts.)
+    const finite = T.noGrad(() => T.tidy(() => params.every((p) => p.isFinite().all().item() !== 0)));
+    if (!finite) {
+      throw new StepFailure(`${this.opts.phase} step ${this.step + 1}: the update made the parameters non-finite (learning rate ${this.optimizer.lr}); stopping. Lower ${this.opts.phase}.learning_rate; the last good checkpoint is in ${join(this.dir, "checkpoints")}`, { field: `${this.opts.phase}.learning_rate` });
+    }
     return norm;
   }
 
@@ -177,7 +186,11 @@ export class TrainingLoop {
    */
   resume(): Record<string, unknown> | null {
     const dir = latestCheckpoint(this.dir);
-    if (dir === null) return null;
+    if (dir === null) {
+      // Killed before this phase's first checkpoint: it starts over, so the lines it logged go.
+      this.truncateLog(0);
+      return null;
+    }
     const { state, optimizer } = loadCheckpoint(dir);
     if (JSON.stringify(state.config) !== JSON.stringify(this.opts.config)) {
       throw new Error(`cannot resume ${dir}: it was written with a different config (start a new output_dir, or restore the original config)`);
@@ -198,7 +211,15 @@ export class TrainingLoop {
   private truncateLog(step: number): void {
     const file = this.logger.file;
     if (!this.writes || !existsSync(file)) return;
-    const kept = readFileSync(file, "utf8").split("\n").filter((l) => l.trim() !== "" && (JSON.parse(l) as { step?: number }).step! <= step);
+    // A line torn by a kill in the middle of its write does not parse; it is dropped too.
+    const stepOf = (l: string) => {
+      try {
+        return (JSON.parse(l) as { step?: number }).step ?? Infinity;
+      } catch {
+        return Infinity;
+      }
+    };
+    const kept = readFileSync(file, "utf8").split("\n").filter((l) => l.trim() !== "" && stepOf(l) <= step);
     writeFileAtomic(file, kept.map((l) => l + "\n").join(""));
   }
 

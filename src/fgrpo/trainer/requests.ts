@@ -31,7 +31,9 @@ export function requestLimits(config: TrainConfig): RequestLimits {
 export function readRequests(file: string, limits: RequestLimits): RankRequest[] {
   const schema = requestSchema(limits);
   const seen = new Set<string>();
-  return readJsonl(file).map(({ line, value }) => {
+  const records = readJsonl(file);
+  if (records.length === 0) throw new InputError("no requests: the file is empty", { file });
+  return records.map(({ line, value }) => {
     const request = parseRankRequest(value, schema, limits, { file, line });
     const id = request.example.id;
     if (seen.has(id)) throw new InputError(`duplicate request id "${id}"`, { file, line, field: "id" });

@@ -13,7 +13,9 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as T from "../../torch/index.js";
 import { TaskVocab } from "../../models/task-vocab.js";
-import { writeFileAtomic } from "../../util/atomic-write.js";
+import { readJsonFile } from "../../util/json-file.js";
+import { checkOutputFolder } from "../../util/output-path.js";
+import { removeStaleTemps, writeFileAtomic } from "../../util/atomic-write.js";
 import { InputError } from "../../util/errors.js";
 import { Progress } from "../../util/progress.js";
 import { describeBatchHierarchy, type TrainConfig } from "./config.js";
@@ -60,11 +62,14 @@ export function runTraining(config: TrainConfig, hooks: RunHooks = {}): RunResul
   const log = writes ? (hooks.log ?? ((l: string) => console.error(l))) : () => undefined;
   hooks = { ...hooks, log, quiet: hooks.quiet || !writes };
   const out = config.output_dir;
+  checkOutputFolder(out, { field: "output_dir" });
   mkdirSync(out, { recursive: true });
   if (dp) {
     dp.checkDivisible(config.sft.batch_size, 1, "sft.batch_size");
     dp.checkDivisible(config.rl.prompts_per_step, config.rl.num_minibatches, "rl.prompts_per_step");
   }
+  // A run killed by a signal (kill -9, OOM) leaves its temporary files; clear them now.
+  if (writes) for (const p of removeStaleTemps(out)) log(`removed ${p} (left by a process that is gone)`);
   if (config.threads > 0 || config.blas_threads > 0) T.setNumThreads(config.threads || T.getNumThreads(), config.blas_threads || undefined);
   T.manualSeed(config.seed);
   const task = prepareTask(config, out, writes);
@@ -112,7 +117,7 @@ function prepareTask(config: TrainConfig, out: string, writes: boolean): TaskSet
   }
   let codec: PolicyCodec | undefined;
   if (config.model.checkpoint) codec = loadPolicyCodec(config, config.model.checkpoint);
-  else if (existsSync(vocabFile)) codec = new TaskVocabCodec(config, TaskVocab.fromJSON(JSON.parse(readFileSync(vocabFile, "utf8")), vocabFile));
+  else if (existsSync(vocabFile)) codec = new TaskVocabCodec(config, TaskVocab.fromJSON(readJsonFile(vocabFile), vocabFile));
   const task = setupTask(config, codec);
   if (writes) {
     if (task.policyCodec instanceof TaskVocabCodec) writeFileAtomic(vocabFile, JSON.stringify(task.policyCodec.vocab.toJSON()));

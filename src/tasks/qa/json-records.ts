@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readUtf8File } from "../../util/text-file.js";
 import { InputError } from "../../util/errors.js";
 
 /** One record of a JSON-ish file and where it starts (1-based line), for messages. */
@@ -15,12 +15,7 @@ export interface JsonRecord {
  * `to_json()` as in the TTS copy), which is turned back into records.
  */
 export function readJsonRecords(file: string): JsonRecord[] {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new InputError(`cannot read file: ${(e as Error).message}`, { file });
-  }
+  const text = readUtf8File(file);
   const trimmed = text.trimStart();
   if (trimmed.startsWith("[")) {
     let arr: unknown[];

@@ -1,4 +1,4 @@
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { InputError } from "../../util/errors.js";
 import type { OnError } from "../types.js";
@@ -26,6 +26,7 @@ export interface RecLoadOptions {
  */
 export function loadRecData(path: string, opts: RecLoadOptions = {}): RecDataset {
   if (!existsSync(path)) throw new InputError("no such file or directory", { file: path });
+  path = singleDataFile(path, opts.format);
   const format = opts.format ?? detectRecFormat(path);
   const { onError } = opts;
   switch (format) {
@@ -41,6 +42,22 @@ export function loadRecData(path: string, opts: RecLoadOptions = {}): RecDataset
     case "sequences":
       return loadSequenceLines(path, { onError });
   }
+}
+
+/**
+ * A folder that is neither RecBole nor MovieLens but holds exactly one sequence (.txt) or JSONL
+ * file stands for that file (`--data data/Beauty/` with Beauty.txt inside). Several candidates are
+ * refused with their names rather than guessed.
+ */
+function singleDataFile(path: string, format: RecFormat | undefined): string {
+  if (!statSync(path).isDirectory() || format === "recbole" || format === "movielens") return path;
+  const names = readdirSync(path);
+  if (format === undefined && (names.some((n) => n.endsWith(".inter")) || names.includes("ratings.dat") || names.includes("u.data"))) return path;
+  const wanted = format === "jsonl" ? [".jsonl"] : format === "sequences" ? [".txt"] : [".txt", ".jsonl"];
+  const files = names.filter((n) => wanted.some((w) => n.endsWith(w))).sort();
+  if (files.length === 1) return join(path, files[0]!);
+  if (files.length === 0) throw new InputError(`no RecBole .inter files, ratings.dat/u.data, or ${wanted.join("/")} data file in this directory`, { file: path });
+  throw new InputError(`several data files (${files.join(", ")}); pass one of them to --data`, { file: path });
 }
 
 export function detectRecFormat(path: string): RecFormat {

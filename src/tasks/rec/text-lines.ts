@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { InputError } from "../../util/errors.js";
+import { readUtf8File } from "../../util/text-file.js";
 
 /** One non-blank line of a text file with its 1-based line number. */
 export interface NumberedLine {
@@ -13,10 +14,13 @@ export interface NumberedLine {
  */
 export function readLines(file: string, encoding: BufferEncoding = "utf8"): NumberedLine[] {
   let text: string;
-  try {
-    text = readFileSync(file, encoding);
-  } catch (e) {
-    throw new InputError(`cannot read file: ${(e as Error).message}`, { file });
+  if (encoding === "utf8") text = readUtf8File(file);
+  else {
+    try {
+      text = readFileSync(file, encoding);
+    } catch (e) {
+      throw new InputError(`cannot read file: ${(e as Error).message}`, { file });
+    }
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const out: NumberedLine[] = [];
