@@ -1,8 +1,9 @@
 import type { Command } from "../main.js";
 import { checkOutputFile } from "../../util/output-path.js";
 import { parseCommand, requireString, type CommandSpec } from "../args.js";
+import { findRunConfig } from "../../fgrpo/trainer/checkpoint-config.js";
 import { openRanker } from "../../fgrpo/trainer/ranker.js";
-import { readRequests } from "../../fgrpo/trainer/requests.js";
+import { readRequests, requestLimits } from "../../fgrpo/trainer/requests.js";
 import { writeFileAtomic } from "../../util/atomic-write.js";
 
 const spec: CommandSpec = {
@@ -31,9 +32,12 @@ const rank: Command = {
     const input = requireString(parsed.values, "input");
     const output = requireString(parsed.values, "output");
     checkOutputFile(output, { field: "--output" });
-    const ranker = openRanker(dir, { config: parsed.values.config as string | undefined, constrained: !parsed.values.unconstrained });
+    const configFile = parsed.values.config as string | undefined;
+    // Bad requests fail before the model is loaded (the limits come from the run's config).
+    const requests = readRequests(input, requestLimits(findRunConfig(dir, configFile)));
+    const ranker = openRanker(dir, { config: configFile, constrained: !parsed.values.unconstrained });
     try {
-      const ranked = ranker.rank(readRequests(input, ranker.limits));
+      const ranked = ranker.rank(requests);
       writeFileAtomic(output, ranked.map((r) => JSON.stringify(r) + "\n").join(""));
       const invalid = ranked.filter((r) => r.status !== "ok").length;
       console.error(`ranked ${ranked.length} requests → ${output}${invalid ? ` (${invalid} invalid outputs, see "status")` : ""}`);
