@@ -7,11 +7,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BAD_INPUTS, type BadInput } from "./cases.js";
+import { temporaries } from "./temporaries.js";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const CONCURRENCY = 2;
@@ -57,18 +58,6 @@ async function runAll(cases: readonly BadInput[]): Promise<Outcome[]> {
   return out;
 }
 
-function leftovers(dir: string): string[] {
-  const found: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (/\.tmp/.test(e.name)) found.push(join(d, e.name));
-      if (e.isDirectory()) walk(join(d, e.name));
-    }
-  };
-  walk(dir);
-  return found;
-}
-
 test("at least 200 bad inputs, every command covered", () => {
   assert.ok(BAD_INPUTS.length >= 200, `${BAD_INPUTS.length} cases`);
   const commands = new Set(BAD_INPUTS.map((c) => c.args[0]));
@@ -92,7 +81,7 @@ test("every bad input gets a clear one-line error, no stack trace, nothing left 
         assert.ok(last.startsWith(`fgrpo ${c.args[0]}: `), `last line is not "fgrpo ${c.args[0]}: …"; ${shown}`);
         for (const e of c.expect) assert.ok(last.includes(sub(e, o.dir)), `error does not name "${sub(e, o.dir)}"; ${shown}`);
         for (const p of c.noOutput ?? []) assert.ok(!existsSync(join(o.dir, p)), `${p} was written`);
-        assert.deepEqual(leftovers(o.dir), [], "temporary files left behind");
+        assert.deepEqual(temporaries(o.dir), [], "temporary files left behind");
       } finally {
         rmSync(o.dir, { recursive: true, force: true });
       }

@@ -7,11 +7,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Rng } from "../../src/util/random.js";
+import { temporaries } from "./temporaries.js";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const TIMING = new Set(["ms_generation", "ms_scoring", "ms_update", "rollout_tokens_per_s", "rollouts_per_s"]);
@@ -52,18 +53,6 @@ function metricLines(dir: string, phase: string): string[] {
     for (const k of TIMING) delete r[k];
     return JSON.stringify(r);
   });
-}
-
-function temporaries(dir: string): string[] {
-  const found: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (/\.tmp/.test(e.name)) found.push(join(d, e.name));
-      if (e.isDirectory()) walk(join(d, e.name));
-    }
-  };
-  walk(dir);
-  return found;
 }
 
 test("a run killed with SIGKILL at random moments resumes to the uninterrupted result, with no leftovers and no duplicate metric lines", async () => {
