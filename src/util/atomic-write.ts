@@ -14,7 +14,9 @@ export function writeFileAtomic(file: string, data: Uint8Array | string): void {
   try {
     const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
     let off = 0;
-    while (off < bytes.byteLength) off += writeSync(fd, bytes, off, bytes.byteLength - off);
+    // At most 1 GiB a call: one write of 2 GiB or more is refused (ERR_OUT_OF_RANGE), and a
+    // float32 checkpoint of a 0.6B model is 2.4 GB.
+    while (off < bytes.byteLength) off += writeSync(fd, bytes, off, Math.min(bytes.byteLength - off, 2 ** 30));
     fsyncSync(fd);
   } catch (e) {
     closeSync(fd);
