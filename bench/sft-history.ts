@@ -32,7 +32,8 @@ export function run(args: string[]): void {
     policy.model.params.forEach((p) => (p.grad = null));
     return performance.now() - t0;
   };
-  step(0, null), step(1, history); // warm-up
+  step(0, null); // warm-up
+  step(1, history);
   const off: number[] = [], on: number[] = [];
   for (let i = 2; i < steps + 2; i++) {
     off.push(step(i, null));
