@@ -5,14 +5,14 @@ import { parseConfig } from "../../dist/src/fgrpo/trainer/config.js";
 import { setupTask } from "../../dist/src/fgrpo/trainer/data.js";
 import { loadPolicy } from "../../dist/src/fgrpo/trainer/policy.js";
 import { evaluatePolicy } from "../../dist/src/fgrpo/trainer/evaluate.js";
-import { TaskVocab } from "../../dist/src/models/task-vocab.js";
 import * as T from "../../dist/src/torch/index.js";
 const [runDir, ckpt] = process.argv.slice(2);
 T.setNumThreads(1, 1);
 const config = parseConfig(JSON.parse(readFileSync(`${runDir}/config.json`, "utf8")));
-const vocab = TaskVocab.fromJSON(JSON.parse(readFileSync(`${runDir}/vocab.json`, "utf8")));
-const task = setupTask(config, vocab);
-const policy = loadPolicy(ckpt);
+// The checkpoint's own codec (its vocab.json), so prompts encode exactly as in training.
+const policy = loadPolicy(ckpt, config);
+const task = setupTask(config, policy.codec);
+const vocab = policy.codec.vocab;
 const ex = task.data.examples("valid", 300);
 const run = (name, exs) => console.log(name, evaluatePolicy(policy, task, exs.map((e) => task.encode(e)), { constrained: true }).means["ndcg@5"].toFixed(4));
 run("own history", ex);

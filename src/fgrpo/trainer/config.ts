@@ -146,6 +146,14 @@ export const SftSection = z.object({
    * load_best_model_at_end), so RL, `final/` and results start from the model validation chose.
    */
   load_best_model_at_end: z.boolean().default(false),
+  /**
+   * Weight of a causal next-item loss on the prompt's history (SASRec's objective [ours]): at each
+   * history item, cross-entropy of the next history item over the item tokens, added to the
+   * completion loss in the same forward pass. The completion gives about one informative target
+   * per prompt; the history gives one per history item, and teaches item transitions in the
+   * embeddings the item-token slate is written with. Rec with a task vocabulary only; 0 = off.
+   */
+  history_loss_weight: z.number().min(0).default(0),
 }).strict();
 
 export const RlSection = z.object({
@@ -296,6 +304,7 @@ function checkConsistency(c: TrainConfig, file: string): void {
   if (c.rl.max_steps > 0 && c.rl.warmup_steps > c.rl.max_steps) fail("rl.warmup_steps", `warmup_steps (${c.rl.warmup_steps}) exceeds max_steps (${c.rl.max_steps})`);
   if (c.sft.max_steps > 0 && c.sft.warmup_steps > c.sft.max_steps) fail("sft.warmup_steps", `warmup_steps (${c.sft.warmup_steps}) exceeds max_steps (${c.sft.max_steps})`);
   if (c.sft.early_stopping_patience > 0 && c.sft.eval_every === 0) fail("sft.early_stopping_patience", "early stopping needs validations during SFT: set sft.eval_every > 0");
+  if (c.sft.history_loss_weight > 0 && c.task.task !== "rec") fail("sft.history_loss_weight", `the history loss needs a rec task (item histories), got task ${c.task.task}`);
 }
 
 /** Reads a JSON config file; errors name the file (and the line of a syntax error). */

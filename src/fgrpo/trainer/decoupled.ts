@@ -31,7 +31,7 @@ import type { EncodedExample, TaskSetup } from "./data.js";
 import { createPolicy, disposePolicy, savePolicy, loadPolicyWeights, type PolicyModel } from "./policy.js";
 import { TrainingLoop } from "./loop.js";
 import type { TaskVocabCodec } from "./policy-codec.js";
-import { sftStep, type SftPair } from "./sft.js";
+import { historyLossOf, sftStep, type SftPair } from "./sft.js";
 import { initItemEmbeddings } from "./item-embeddings.js";
 import { scoreOutputs } from "./evaluate.js";
 import { clipBounds } from "./config.js";
@@ -108,8 +108,9 @@ function trainSft(name: string, config: TrainConfig, task: TaskSetup, pairOf: (e
   });
   try {
     loop.resume();
+    const history = historyLossOf(config.sft.history_loss_weight, task.policyCodec);
     while (!loop.done) {
-      sftStep(policy, task, loop, config.sft.batch_size, config.rl.constrained_decoding, pairOf, config.sft.dropout);
+      sftStep(policy, task, loop, config.sft.batch_size, config.rl.constrained_decoding, pairOf, config.sft.dropout, history);
       if (loop.shouldSave()) loop.save();
     }
     return policy;

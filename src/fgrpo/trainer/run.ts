@@ -23,7 +23,7 @@ import { setupTask, type TaskSetup } from "./data.js";
 import { configurePolicy, createPolicy, disposePolicy, loadPolicyCodec, loadPolicyModel, loadPolicyWeights, savePolicy, type PolicyModel } from "./policy.js";
 import { TaskVocabCodec, type PolicyCodec } from "./policy-codec.js";
 import { TrainingLoop, type OptimSettings } from "./loop.js";
-import { sftStep } from "./sft.js";
+import { historyLossOf, sftStep } from "./sft.js";
 import { initItemEmbeddings } from "./item-embeddings.js";
 import { rewardConfigOf, rlStep, type RlContext } from "./rl-step.js";
 import { evaluatePolicy, greedyCompletions, scoreOutputs, type EvalOptions, type EvalResult } from "./evaluate.js";
@@ -202,9 +202,10 @@ function runSft(config: TrainConfig, task: TaskSetup, policy: PolicyModel, valid
     }
     const ranks = hooks.dataParallel ? ` (${hooks.dataParallel.worldSize} ranks × ${config.sft.batch_size / hooks.dataParallel.worldSize} per rank)` : "";
     log(`SFT: ${config.sft.max_steps} steps × ${config.sft.batch_size} prompts${ranks}`);
+    const history = historyLossOf(config.sft.history_loss_weight, task.policyCodec);
     let result = runPhase("sft", loop, () => {
-      const r = sftStep(policy, task, loop, config.sft.batch_size, config.rl.constrained_decoding, undefined, config.sft.dropout);
-      return `loss ${r.loss.toFixed(3)}`;
+      const r = sftStep(policy, task, loop, config.sft.batch_size, config.rl.constrained_decoding, undefined, config.sft.dropout, history);
+      return `loss ${r.loss.toFixed(3)}` + (r.historyLoss === null ? "" : ` (history ${r.historyLoss.toFixed(3)})`);
     }, validate, hooks, log, config.sft.early_stopping_patience);
     if (config.sft.load_best_model_at_end && loop.best !== null && loop.best.step !== loop.step) {
       log(`SFT: loading the best validation checkpoint (step ${loop.best.step}, ${BEST_METRIC} ${loop.best.value.toFixed(4)})`);

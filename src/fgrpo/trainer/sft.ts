@@ -11,10 +11,15 @@ import type { Rng } from "../../util/random.js";
 import { allowedAlong, allowedUnion, type TokenConstraint } from "../../generation/constraint.js";
 import { packSequences } from "./sequences.js";
 import type { TrainingLoop } from "./loop.js";
+import { TaskVocabCodec, type PolicyCodec } from "./policy-codec.js";
+import { InputError } from "../../util/errors.js";
+import { itemSymbol, PROMPT_TAGS } from "../../tasks/prompts.js";
 
 export interface SftStepResult {
   loss: number;
   tokenAccuracy: number;
+  /** The unweighted history next-item loss, or null when it is off. */
+  historyLoss: number | null;
   gradNorm: number | null;
 }
 
@@ -47,26 +52,86 @@ function allowedColumns(pairs: readonly SftPair[], vocabSize: number, restrict: 
  * tokens, computed on the allowed columns only unless `restrictToAllowed` is false (the
  * whole-vocabulary form, same values).
  */
-export function sftLoss(model: LlamaModel, pairs: readonly SftPair[], padId: number, constrained: boolean, restrictToAllowed = true, dropout = 0) {
+export function sftLoss(model: LlamaModel, pairs: readonly SftPair[], padId: number, constrained: boolean, restrictToAllowed = true, dropout = 0, history: HistoryLoss | null = null) {
   const packed = packSequences(pairs.map((p) => p.prompt), pairs.map((p) => p.completion), padId);
-  // The head runs only at completion positions: prompts are most of each row and carry no loss.
+  // The head runs only at completion positions (and history positions with the history loss):
+  // prompts are most of each row and carry no loss otherwise.
   const hidden = model.forward(packed.input, { hiddenOnly: true, dropout });
   const [b, t, d] = hidden.shape as [number, number, number];
   const positions = lossPositions(packed.targetMask.toFloat32Array());
   const rows = T.tensor(BigInt64Array.from(positions, BigInt));
-  const selected = hidden.reshape(b * t, d).indexSelect(0, rows);
+  const flat = hidden.reshape(b * t, d);
+  const selected = flat.indexSelect(0, rows);
+  const completion = completionLoss(model, pairs, selected, packed, rows, positions.length, constrained, restrictToAllowed, b * t);
+  if (history === null || history.weight === 0) return { ...completion, historyLoss: null };
+  const h = historyNextItemLoss(model, pairs, flat, t, history);
+  if (h === null) return { ...completion, historyLoss: null };
+  return { ...completion, loss: completion.loss.add(h.mul(history.weight)), historyLoss: h };
+}
+
+function completionLoss(model: LlamaModel, pairs: readonly SftPair[], selected: T.Tensor, packed: ReturnType<typeof packSequences>, rows: T.Tensor, count: number, constrained: boolean, restrictToAllowed: boolean, flatRows: number) {
   let logits: T.Tensor, targets: T.Tensor;
   if (constrained) {
     const allowed = allowedColumns(pairs, model.config.vocabSize, restrictToAllowed);
-    if (allowed.forbidden.size(0) !== positions.length) throw new Error(`sft: ${positions.length} loss positions for ${allowed.forbidden.size(0)} completion tokens`);
+    if (allowed.forbidden.size(0) !== count) throw new Error(`sft: ${count} loss positions for ${allowed.forbidden.size(0)} completion tokens`);
     const head = restrictToAllowed ? model.headWeight.indexSelect(0, T.tensor(BigInt64Array.from(allowed.columns, BigInt))) : model.headWeight;
     logits = T.linear(selected, head).maskedFill(allowed.forbidden, -Infinity);
     targets = T.tensor(BigInt64Array.from(pairs.flatMap((p) => p.completion.map((tok) => allowed.columnOf[tok]!)), BigInt));
   } else {
     logits = model.logits(selected);
-    targets = packed.targets.reshape(b * t).indexSelect(0, rows);
+    targets = packed.targets.reshape(flatRows).indexSelect(0, rows);
   }
   return { loss: T.crossEntropy(logits, targets), logits, targets };
+}
+
+/**
+ * The history loss's inputs (sft.history_loss_weight): the ids of the tags around the history
+ * and of every item token. The next-item softmax runs over the item tokens only (SASRec's
+ * full softmax over items), since a history position is always followed by an item.
+ */
+export interface HistoryLoss {
+  weight: number;
+  openId: number;
+  closeId: number;
+  /** Item token ids, ascending. */
+  itemIds: readonly number[];
+}
+
+/** The history loss of a run, or null when it is off; an InputError when the policy has no item tokens. */
+export function historyLossOf(weight: number, codec: PolicyCodec): HistoryLoss | null {
+  if (weight === 0) return null;
+  if (!(codec instanceof TaskVocabCodec)) throw new InputError("the history loss needs a task-vocabulary model (one token per item); text models train without it", { field: "sft.history_loss_weight" });
+  const v = codec.vocab;
+  const itemIds = v.symbols.flatMap((s, id) => (s.startsWith(ITEM_PREFIX) ? [id] : []));
+  return { weight, openId: v.id(PROMPT_TAGS.openHistory, true), closeId: v.id(PROMPT_TAGS.closeHistory, true), itemIds };
+}
+
+const ITEM_PREFIX = itemSymbol("");
+
+/**
+ * Causal next-item cross-entropy on the histories of a batch: at each history position whose
+ * next token is a history item, predict that item (the causal mask already hides the rest, so
+ * the hidden states of the shared forward pass are the SASRec inputs). Mean over positions;
+ * null when no prompt has two history items.
+ */
+export function historyNextItemLoss(model: LlamaModel, pairs: readonly SftPair[], flatHidden: T.Tensor, width: number, h: HistoryLoss): T.Tensor | null {
+  const columnOf = new Map(h.itemIds.map((id, c) => [id, c]));
+  const rows: number[] = [], targets: number[] = [];
+  pairs.forEach((p, i) => {
+    const open = p.prompt.indexOf(h.openId), close = p.prompt.indexOf(h.closeId, open + 1);
+    if (open < 0 || close < 0) return;
+    // Position t (input token prompt[t]) predicts prompt[t + 1]; both inside <HIST> … </HIST>.
+    for (let t = open + 1; t + 1 < close; t++) {
+      const c = columnOf.get(p.prompt[t + 1]!);
+      if (c === undefined) continue; // an item outside the vocabulary (<unk>)
+      rows.push(i * width + t);
+      targets.push(c);
+    }
+  });
+  if (rows.length === 0) return null;
+  const selected = flatHidden.indexSelect(0, T.tensor(BigInt64Array.from(rows, BigInt)));
+  const head = model.headWeight.indexSelect(0, T.tensor(BigInt64Array.from(h.itemIds, BigInt)));
+  return T.crossEntropy(T.linear(selected, head), T.tensor(BigInt64Array.from(targets, BigInt)));
 }
 
 /** Flat indices of the positions whose mask is 1. */
@@ -106,6 +171,7 @@ export function sftStep(
   constrained: boolean,
   pairOf: (e: EncodedExample, rng: Rng) => SftPair = (e, rng) => unifiedPair(task, e, rng),
   dropout = 0,
+  history: HistoryLoss | null = null,
 ): SftStepResult {
   const lr = loop.currentLr();
   const batch = Array.from({ length: batchSize }, () => task.train[loop.dataRng.int(task.train.length)]!);
@@ -114,14 +180,16 @@ export function sftStep(
   const dp = loop.opts.dataParallel;
   const pairs = dp ? dp.share(batchSize).map((i) => drawn[i]!) : drawn;
   const r = T.tidy(() => {
-    const { loss, logits, targets } = sftLoss(policy.model, pairs, task.policyCodec.padId, constrained, true, dropout);
+    const { loss, logits, targets, historyLoss } = sftLoss(policy.model, pairs, task.policyCodec.padId, constrained, true, dropout, history);
     loss.backward();
     const correct = T.noGrad(() => logits.argmax(-1).eq(targets).float().mean().item());
-    return { loss: loss.item(), tokenAccuracy: correct };
+    return { loss: loss.item(), tokenAccuracy: correct, historyLoss: historyLoss?.item() ?? null };
   });
   // The loss is a mean over completion tokens: ranks weigh their gradients by their token counts.
   const gradNorm = loop.update(r.loss, pairs.reduce((n, p) => n + p.completion.length, 0));
   loop.step += 1;
-  loop.logger.log({ step: loop.step, phase: loop.opts.phase, loss: loop.lastLoss, token_accuracy: r.tokenAccuracy, grad_norm: gradNorm, learning_rate: lr });
-  return { ...r, loss: loop.lastLoss, gradNorm };
+  // `loss` includes the weighted history term; `history_loss` is that term unweighted.
+  const extra = r.historyLoss === null ? {} : { history_loss: r.historyLoss };
+  loop.logger.log({ step: loop.step, phase: loop.opts.phase, loss: loop.lastLoss, token_accuracy: r.tokenAccuracy, ...extra, grad_norm: gradNorm, learning_rate: lr });
+  return { loss: loop.lastLoss, tokenAccuracy: r.tokenAccuracy, historyLoss: r.historyLoss, gradNorm };
 }
