@@ -102,6 +102,11 @@ const WEIGHT_OF: Record<LoraTarget, "q" | "k" | "v" | "o" | "gate" | "up" | "dow
   q_proj: "q", k_proj: "k", v_proj: "v", o_proj: "o", gate_proj: "gate", up_proj: "up", down_proj: "down",
 };
 
+/** Dropout with probability `p` (ForwardOptions.dropout), the identity when `p` is 0. */
+function trainingDropout(y: T.Tensor, p: number): T.Tensor {
+  return p > 0 ? T.dropout(y, p, true) : y;
+}
+
 export class LlamaModel {
   readonly rope: Rope;
   private readonly layers: LayerParams[];
@@ -304,8 +309,7 @@ export class LlamaModel {
     const rot = this.rope.tables(positions, maxPosition, ids.device, this.headWeight.dtype);
     const mask = paddedCausalMask(opts.keyMask ?? null, t);
     const dropP = opts.dropout ?? 0;
-    const drop = (y: T.Tensor) => (dropP > 0 ? T.dropout(y, dropP, true) : y);
-    let x = drop(T.embedding(this.params.get("model.embed_tokens.weight")!, ids));
+    let x = trainingDropout(T.embedding(this.params.get("model.embed_tokens.weight")!, ids), dropP);
     const fused = opts.fused;
     // Adapter dropout acts in training forwards (those that record gradients), decided here
     // so that a checkpointed layer's recomputation (which always records) decides alike.
@@ -332,7 +336,7 @@ export class LlamaModel {
   private layer(l: number, x: T.Tensor, rot: { cos: T.Tensor; sin: T.Tensor }, mask: T.Tensor | null, cache: KVStore | undefined, f: FusedWeights["layers"][number] | undefined, train: boolean, dropP = 0): T.Tensor {
     const c = this.config;
     // Residual-branch dropout (ForwardOptions.dropout).
-    const drop = (y: T.Tensor) => (dropP > 0 ? T.dropout(y, dropP, true) : y);
+    const drop = (y: T.Tensor) => trainingDropout(y, dropP);
     const [b, t] = x.shape as [number, number];
     const p = this.layers[l]!;
     const lora = this.#lora?.enabled ? p.lora : {};

@@ -32,10 +32,10 @@ const rank: Command = {
     const input = requireString(parsed.values, "input");
     const output = requireString(parsed.values, "output");
     checkOutputFile(output, { field: "--output" });
-    const configFile = parsed.values.config as string | undefined;
+    const runConfig = findRunConfig(dir, parsed.values.config as string | undefined);
     // Bad requests fail before the model is loaded (the limits come from the run's config).
-    const requests = readRequests(input, requestLimits(findRunConfig(dir, configFile)));
-    const ranker = openRanker(dir, { config: configFile, constrained: !parsed.values.unconstrained });
+    const requests = readRequests(input, requestLimits(runConfig));
+    const ranker = openRanker(dir, { runConfig, constrained: !parsed.values.unconstrained });
     try {
       const ranked = ranker.rank(requests);
       writeFileAtomic(output, ranked.map((r) => JSON.stringify(r) + "\n").join(""));

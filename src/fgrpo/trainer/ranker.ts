@@ -1,10 +1,11 @@
 /**
  * A loaded model that answers ranking requests: what `fgrpo rank` and `fgrpo serve` hold. The
- * commands only see this interface, so a new kind of checkpoint (an HF text model, a LoRA
- * adapter) needs one more branch in `openRanker` and nothing in the commands.
+ * commands only see this interface; what kind of policy a folder holds (task vocabulary or an HF
+ * text model, LoRA merged on save) is the policy codec's business, not theirs.
  */
 import * as T from "../../torch/index.js";
 import { findRunConfig } from "./checkpoint-config.js";
+import type { TrainConfig } from "./config.js";
 import { disposePolicy, loadPolicy } from "./policy.js";
 import { requestLimits, requestRanker, type RankedRequest, type RankRequest, type RequestLimits } from "./requests.js";
 import { requestSchema } from "./request-schema.js";
@@ -25,6 +26,8 @@ export interface Ranker {
 export interface OpenRankerOptions {
   /** The training config (default: the nearest config.json above the checkpoint). */
   config?: string;
+  /** The training config already read (by a caller that validated requests against it first). */
+  runConfig?: TrainConfig;
   /** Decode under the grammar automaton (default true). */
   constrained?: boolean;
   /** Most prompts per generation call. */
@@ -33,7 +36,7 @@ export interface OpenRankerOptions {
 
 /** Loads a checkpoint folder written by training (a task-vocabulary or a text policy). */
 export function openRanker(dir: string, opts: OpenRankerOptions = {}): Ranker {
-  const config = findRunConfig(dir, opts.config);
+  const config = opts.runConfig ?? findRunConfig(dir, opts.config);
   // The thread counts the model was trained with (as `train` sets them): on a small CPU, more
   // BLAS threads than cores slows the skinny decode-step products down.
   if (config.threads > 0 || config.blas_threads > 0) T.setNumThreads(config.threads || T.getNumThreads(), config.blas_threads || undefined);
