@@ -31,7 +31,8 @@ export interface GenerateOptions extends SamplingOptions {
   /**
    * One seed per prompt, instead of `seed`: each prompt's rollouts draw from that prompt's own
    * Rng, so what a prompt samples does not depend on which other prompts share its batch (a
-   * server batching independent requests answers each as if it ran alone).
+   * server batching independent requests answers each as if it ran alone; data-parallel ranks,
+   * each with its share of a step's prompts, draw what one process would).
    */
   seeds?: readonly number[];
   /** Fed to finished rollouts and used for prompt padding; default config.padTokenId ?? 0. */
