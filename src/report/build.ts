@@ -5,6 +5,7 @@ import { comparisonTable } from "./comparison-table.js";
 import { loadInput, loadRun, type ComparisonData, type RunData } from "./inputs.js";
 import { renderPage, type Section } from "./page.js";
 import { overviewTable, resultsTable, warningsList } from "./run-tables.js";
+import { ROLLOUTS_AXIS, sampleEfficiencyFigures } from "./sample-efficiency.js";
 
 export interface ReportInputs {
   runs: RunData[];
@@ -54,6 +55,16 @@ function sections(inputs: ReportInputs): Section[] {
       html: [comparisonTable(c)],
     });
   }
+  out.push({
+    id: "sample-efficiency",
+    title: "Sample efficiency",
+    intro:
+      `Validation metrics against the samples each method trained on (pick the metric above the chart): RL methods against ${ROLLOUTS_AXIS}; x = 0 is the SFT model RL starts from, where known. ` +
+      "With several seeds, the line is their mean and the band spans their min to max; each seed's own line can be switched on in the legend. " +
+      "In a comparison, SFT is a dashed horizontal line at its final validation (it trains on examples, not rollouts). Hover for values; click a legend entry to hide or show it.",
+    figures: sampleEfficiencyFigures(runs, comparisons),
+    empty: "No validation records in these runs.",
+  });
   const overview = [overviewTable(runs), resultsTable(runs), warningsList(runs)].filter((h): h is string => h !== null);
   out.push({ id: "overview", title: "Runs", intro: "Configuration of each run, how far its logs go, and its final validation results (results.json).", html: overview });
   out.push({
@@ -96,7 +107,7 @@ export function renderReport(inputs: ReportInputs, title = "fgrpo report"): stri
   return renderPage(title, subtitle, sections(inputs));
 }
 
-/** The `data-chart` ids in a rendered report (for the CLI's summary line). */
+/** The chart ids in a rendered report (for the CLI's summary line). */
 export function chartIds(html: string): string[] {
-  return [...html.matchAll(/data-chart="([^"]*)"/g)].map((m) => m[1]!);
+  return [...new Set([...html.matchAll(/data-chart="([^"]*)"/g)].map((m) => m[1]!))];
 }

@@ -3,6 +3,7 @@ import type { RunData } from "./inputs.js";
 import type { PhaseMetrics, StepRecord, ValidityCounts } from "./metrics-file.js";
 import type { BandPoint, ChartSpec, Point, Series } from "./svg-chart.js";
 import { PALETTE, seriesStyle, VALIDITY_COLORS } from "./style.js";
+import { orderMetrics } from "./sample-efficiency.js";
 
 /** A quantity plotted from step records: a key, a legend label, optionally a std key for a band. */
 interface Quantity {
@@ -178,9 +179,6 @@ export function validityCharts(runs: RunData[]): ChartSpec[] {
   return charts;
 }
 
-/** The preferred order of validation metrics; others follow alphabetically. */
-const VALIDATION_ORDER = ["ndcg@5", "recall@5", "slate_recall", "ndcg@1", "ndcg@3", "ndcg@10", "recall@3", "recall@10"];
-
 /** The x offset of a run's RL steps on the combined SFT-then-RL axis: its last SFT step. */
 function rlOffset(run: RunData): number {
   if (run.sft === null) return 0;
@@ -191,7 +189,7 @@ function rlOffset(run: RunData): number {
 export function validationCharts(runs: RunData[]): ChartSpec[] {
   const seen = new Set<string>();
   for (const run of runs) for (const p of [run.sft, run.rl]) for (const v of p?.validations ?? []) for (const k of Object.keys(v.metrics)) seen.add(k);
-  const metrics = [...VALIDATION_ORDER.filter((m) => seen.has(m)), ...[...seen].filter((m) => !VALIDATION_ORDER.includes(m)).sort()];
+  const metrics = orderMetrics(seen);
   const offsets = new Map(runs.map((r) => [r, rlOffset(r)]));
   const boundaries = [...new Set(runs.filter((r) => r.sft !== null && r.rl !== null).map((r) => offsets.get(r)!))].filter((x) => x > 0);
   const markers = boundaries.map((x) => ({ x, label: boundaries.length === 1 ? "SFT → RL" : `RL from ${x}` }));

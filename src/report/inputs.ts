@@ -1,7 +1,7 @@
 // Loads the directories given to `fgrpo report`: training runs (config.json + metrics) and
 // comparisons (comparison.json from `fgrpo compare`, whose rows name their runs).
 import { existsSync, statSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
 import { InputError } from "../util/errors.js";
 import { readJsonFile, validateJson } from "./json-file.js";
@@ -63,6 +63,12 @@ export interface RunData {
   rl: PhaseMetrics | null;
   /** null while a run has not finished (the trainer writes results.json last). */
   results: RunResults | null;
+  /**
+   * Validation of the SFT model this run's RL starts from, on the same task and split: its own
+   * SFT phase's, or (a `fgrpo compare` RL run) that of the run whose final model is its
+   * model.checkpoint. The x = 0 point of its sample-efficiency curve; null when unknown.
+   */
+  rlStart: { means: Record<string, number | null>; file: string } | null;
 }
 
 export interface ComparisonData {
@@ -100,7 +106,36 @@ export function loadRun(dir: string): RunData {
   const resultsFile = join(dir, "results.json");
   const results = existsSync(resultsFile) ? validateJson(resultsSchema, readJsonFile(resultsFile), resultsFile) : null;
   const name = (config as Record<string, unknown>).name;
-  return { kind: "run", dir, label: typeof name === "string" && name !== "" ? name : dir, config: config as Record<string, unknown>, sft, rl, results };
+  const cfg = config as Record<string, unknown>;
+  return { kind: "run", dir, label: typeof name === "string" && name !== "" ? name : dir, config: cfg, sft, rl, results, rlStart: rl === null ? null : rlStartValidation(dir, cfg) };
+}
+
+const finalValidationSchema = z.object({ means: metricMeans }).passthrough();
+
+/** sft/final-validation.json of a run folder (written once its SFT phase is done), or null. */
+function finalSftValidation(runDir: string): { means: Record<string, number | null>; file: string } | null {
+  const file = join(runDir, "sft", "final-validation.json");
+  if (!existsSync(file)) return null;
+  return { means: validateJson(finalValidationSchema, readJsonFile(file), file).means, file };
+}
+
+/**
+ * Where this run's RL starts: its own SFT phase, or the run that wrote its model.checkpoint
+ * (<run>/final), provided both validated on the same task settings (split, examples, data);
+ * anything else is not the same measurement, so no start point is claimed.
+ */
+function rlStartValidation(dir: string, config: Record<string, unknown>): RunData["rlStart"] {
+  const own = finalSftValidation(dir);
+  if (own !== null) return own;
+  const model = config.model as Record<string, unknown> | undefined;
+  const checkpoint = model?.checkpoint;
+  if (typeof checkpoint !== "string" || checkpoint === "") return null;
+  const source = dirname(resolve(checkpoint));
+  const sourceConfigFile = join(source, "config.json");
+  if (!existsSync(sourceConfigFile)) return null;
+  const sourceConfig = readJsonFile(sourceConfigFile) as Record<string, unknown> | null;
+  if (JSON.stringify(sourceConfig?.task) !== JSON.stringify(config.task)) return null;
+  return finalSftValidation(source);
 }
 
 /**

@@ -36,16 +36,25 @@ export interface WarningRecord {
   message: string;
 }
 
+/** Early stopping ended the phase at `step`; its best validation was at `bestStep`. */
+export interface EarlyStopRecord {
+  kind: "early_stop";
+  step: number;
+  line: number;
+  bestStep: number | null;
+}
+
 export interface PhaseMetrics {
   phase: Phase;
   file: string;
   steps: StepRecord[];
   validations: ValidationRecord[];
   warnings: WarningRecord[];
+  earlyStop: EarlyStopRecord | null;
 }
 
 /** Keys whose values are not per-step numbers; everything else numeric is plotted by name. */
-const STRUCTURAL_KEYS = new Set(["step", "phase", "method", "validity", "validation", "best", "warning", "non_finite"]);
+const STRUCTURAL_KEYS = new Set(["step", "phase", "method", "validity", "validation", "best", "warning", "non_finite", "early_stopped", "best_step"]);
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -74,7 +83,7 @@ function validityCounts(v: unknown, file: string, line: number): ValidityCounts 
 }
 
 /** Turns one parsed JSON line into a record, or throws an InputError naming file:line. */
-export function parseMetricsRecord(value: unknown, phase: Phase, file: string, line: number): StepRecord | ValidationRecord | WarningRecord {
+export function parseMetricsRecord(value: unknown, phase: Phase, file: string, line: number): StepRecord | ValidationRecord | WarningRecord | EarlyStopRecord {
   if (!isPlainObject(value)) throw new InputError("expected a JSON object", { file, line });
   const step = value.step;
   if (typeof step !== "number" || !Number.isInteger(step) || step < 0) {
@@ -86,6 +95,12 @@ export function parseMetricsRecord(value: unknown, phase: Phase, file: string, l
   }
   // Records in sft/metrics.jsonl must be SFT records and so on: a mismatch means files were mixed up.
   if (value.phase !== phase) throw new InputError(`expected phase "${phase}", got ${JSON.stringify(value.phase)}`, { file, line, field: "phase" });
+  // The trainer's early-stopping note shares its step with that step's record: not a step record.
+  if (value.early_stopped === true) {
+    const best = value.best_step;
+    if (best !== undefined && (typeof best !== "number" || !Number.isInteger(best))) throw new InputError("expected an integer step", { file, line, field: "best_step" });
+    return { kind: "early_stop", step, line, bestStep: typeof best === "number" ? best : null };
+  }
   const validity = validityCounts(value.validity, file, line);
   if ("validation" in value) {
     const metrics = numberMap(value.validation, { file, line, field: "validation" });
@@ -107,11 +122,12 @@ export function parseMetricsRecord(value: unknown, phase: Phase, file: string, l
 
 /** Reads `<run>/<phase>/metrics.jsonl`. A line that is not JSON or not a record is an InputError. */
 export function readPhaseMetrics(file: string, phase: Phase): PhaseMetrics {
-  const out: PhaseMetrics = { phase, file, steps: [], validations: [], warnings: [] };
+  const out: PhaseMetrics = { phase, file, steps: [], validations: [], warnings: [], earlyStop: null };
   for (const { line, value } of readJsonl(file)) {
     const r = parseMetricsRecord(value, phase, file, line);
     if (r.kind === "step") out.steps.push(r);
     else if (r.kind === "validation") out.validations.push(r);
+    else if (r.kind === "early_stop") out.earlyStop = r;
     else out.warnings.push(r);
   }
   out.steps = inStepOrder(out.steps, file);

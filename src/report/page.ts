@@ -1,7 +1,10 @@
-// Assembles the report page: one self-contained HTML file with inline CSS and inline SVG, no
-// scripts and no external resources, so it opens offline and can be mailed or archived as is.
+// Assembles the report page: one self-contained HTML file with inline CSS, the chart library and
+// the charts' data inline, and no external resources, so it opens offline and can be mailed or
+// archived as is. Each chart's static SVG sits in <noscript> for readers without JavaScript.
 import { escapeHtml } from "./escape.js";
 import { renderLineChart, type ChartSpec } from "./svg-chart.js";
+import { chartLibrary, chartScripts } from "./interactive-chart.js";
+import type { ChartFigure } from "./sample-efficiency.js";
 
 export interface Section {
   id: string;
@@ -11,6 +14,8 @@ export interface Section {
   /** Ready HTML (tables, notes). */
   html?: string[];
   charts?: ChartSpec[];
+  /** Full-width figures whose charts are alternatives (one per metric), chosen with a menu. */
+  figures?: ChartFigure[];
   /** Shown when the section has neither HTML nor charts. */
   empty?: string;
 }
@@ -29,8 +34,16 @@ section { margin-top: 22px; }
 h2 { font-size: 18px; margin: 0 0 4px; padding-bottom: 4px; border-bottom: 1px solid var(--rule); }
 .intro, .note, .empty-section { color: var(--muted); margin: 4px 0 10px; max-width: 70em; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 14px; }
-figure { margin: 0; background: #fff; border: 1px solid var(--rule); border-radius: 6px; padding: 10px 10px 4px; }
-figcaption { font-weight: 600; margin: 0 0 4px 4px; }
+figure { margin: 0; background: #fff; border: 1px solid var(--rule); border-radius: 6px; padding: 10px 10px 4px; min-width: 0; }
+figure.wide { grid-column: 1 / -1; }
+figcaption { font-weight: 600; margin: 0 0 4px 4px; display: flex; flex-wrap: wrap; gap: 4px 16px; align-items: baseline; }
+figcaption label { font-weight: 400; color: var(--muted); }
+.chart-host { min-height: 40px; }
+.chart-host .u-legend { font-size: 12px; text-align: left; }
+.chart-host .u-legend .u-series { cursor: pointer; }
+figure .note { margin: 4px; font-size: 12px; }
+footer { padding: 0 32px 30px; color: var(--muted); font-size: 12px; }
+footer pre { white-space: pre-wrap; max-width: 80em; }
 svg.chart { width: 100%; height: auto; display: block; font-size: 12px; }
 svg.chart .grid line { stroke: #eceff2; }
 svg.chart .tick { fill: var(--muted); font-size: 11px; }
@@ -60,18 +73,43 @@ details { margin: 8px 0; }
 code { font-size: 12px; }
 `;
 
+function renderFigure(f: ChartFigure, wide: boolean): string {
+  const first = f.charts[0]!;
+  const select =
+    f.charts.length > 1
+      ? `<label>metric <select data-chart-select>${f.charts.map((c) => `<option value="${escapeHtml(c.id)}">${escapeHtml(c.yLabel)}</option>`).join("")}</select></label>`
+      : "";
+  const notes = f.notes.map((n) => `<p class="note">${escapeHtml(n)}</p>`).join("");
+  return [
+    `<figure${wide ? ` class="wide"` : ""} data-figure="${escapeHtml(f.id)}">`,
+    `<figcaption><span class="caption-text">${escapeHtml(first.title)}</span>${select}</figcaption>`,
+    `<div class="chart-host" data-chart-host="${escapeHtml(first.id)}"></div>`,
+    `<noscript>${f.charts.map(renderLineChart).join("")}</noscript>${notes}</figure>`,
+  ].join("");
+}
+
+const single = (c: ChartSpec): ChartFigure => ({ id: c.id, title: c.title, charts: [c], notes: [] });
+
 function renderSection(s: Section): string {
   const parts = [`<section id="${escapeHtml(s.id)}"><h2>${escapeHtml(s.title)}</h2>`];
   if (s.intro) parts.push(`<p class="intro">${escapeHtml(s.intro)}</p>`);
   for (const h of s.html ?? []) parts.push(h.startsWith("<table") ? `<div class="table-wrap">${h}</div>` : h);
-  if (s.charts && s.charts.length > 0) {
-    parts.push(`<div class="grid">`);
-    for (const c of s.charts) parts.push(`<figure><figcaption>${escapeHtml(c.title)}</figcaption>${renderLineChart(c)}</figure>`);
-    parts.push(`</div>`);
-  }
-  if ((s.html ?? []).length === 0 && (s.charts ?? []).length === 0) parts.push(`<p class="empty-section">${escapeHtml(s.empty ?? "Nothing to show.")}</p>`);
+  const figures = [...(s.figures ?? []).map((f) => renderFigure(f, true)), ...(s.charts ?? []).map((c) => renderFigure(single(c), false))];
+  if (figures.length > 0) parts.push(`<div class="grid">`, ...figures, `</div>`);
+  if ((s.html ?? []).length === 0 && figures.length === 0) parts.push(`<p class="empty-section">${escapeHtml(s.empty ?? "Nothing to show.")}</p>`);
   parts.push(`</section>`);
   return parts.join("\n");
+}
+
+/** Every chart of the page, in page order. */
+function pageCharts(sections: Section[]): ChartSpec[] {
+  return sections.flatMap((s) => [...(s.figures ?? []).flatMap((f) => f.charts), ...(s.charts ?? [])]);
+}
+
+/** Credits the inlined chart library, with its licence text (MIT asks for the notice). */
+function footer(): string {
+  const lib = chartLibrary();
+  return `<footer><p>Charts drawn with ${escapeHtml(lib.name)} ${escapeHtml(lib.version)} (${escapeHtml(lib.license)} licence), included in this file.</p><details><summary>${escapeHtml(lib.name)} licence</summary><pre>${escapeHtml(lib.licenseText)}</pre></details></footer>`;
 }
 
 export function renderPage(title: string, subtitle: string, sections: Section[]): string {
@@ -81,12 +119,15 @@ export function renderPage(title: string, subtitle: string, sections: Section[])
     `<html lang="en"><head><meta charset="utf-8">`,
     `<meta name="viewport" content="width=device-width, initial-scale=1">`,
     `<title>${escapeHtml(title)}</title>`,
-    `<style>${CSS}</style>`,
+    `<style>${chartLibrary().css}\n${CSS}</style>`,
     `</head><body>`,
     `<header><h1>${escapeHtml(title)}</h1><p>${escapeHtml(subtitle)}</p><nav>${nav}</nav></header>`,
     `<main>`,
     ...sections.map(renderSection),
-    `</main></body></html>`,
+    `</main>`,
+    footer(),
+    chartScripts(pageCharts(sections)),
+    `</body></html>`,
     ``,
   ].join("\n");
 }

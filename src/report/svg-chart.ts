@@ -1,6 +1,7 @@
 // A small inline-SVG line chart: axes with "nice" ticks, any number of series, gaps where a value
-// is missing, optional shaded bands (mean ± std), vertical markers and a legend. Written by hand
-// so the report stays one offline file with no chart library.
+// is missing, optional shaded bands (mean ± std), vertical markers and a legend. The report's
+// charts are drawn by uPlot (interactive-chart.ts); this static SVG is their fallback for readers
+// without JavaScript (a mail client, a locked-down viewer).
 import { escapeHtml } from "./escape.js";
 
 export interface Point {
@@ -23,6 +24,8 @@ export interface Series {
   /** An SVG stroke-dasharray, to tell apart series that share a colour. */
   dash?: string;
   band?: BandPoint[];
+  /** Drawn only on request (the interactive chart's legend turns it on; the SVG leaves it out). */
+  hidden?: boolean;
 }
 
 export interface ChartSpec {
@@ -181,6 +184,7 @@ function layoutLegend(series: Series[]): { items: LegendItem[]; rows: number } {
 
 /** Renders the chart as an `<svg data-chart="id">` element with one `<path data-series>` per series. */
 export function renderLineChart(spec: ChartSpec): string {
+  spec = { ...spec, series: spec.series.filter((s) => !s.hidden) };
   const extent = dataExtent(spec);
   const legend = layoutLegend(spec.series);
   const height = MARGIN.top + PLOT_HEIGHT + AXIS_SPACE + legend.rows * LEGEND_ROW + 6;

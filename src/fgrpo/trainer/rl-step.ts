@@ -206,6 +206,9 @@ export function rlStep(ctx: RlContext): RlStepRecord {
     step: loop.step,
     phase: "rl",
     method: rl.method,
+    // The x axis of sample-efficiency curves: rollouts of the whole batch (all data-parallel
+    // ranks) up to this step; steps are all the same size, so a resumed run counts on correctly.
+    rollouts_seen: loop.step * rl.prompts_per_step * rl.num_generations,
     loss: lossSum / updates,
     reward_gen_mean: batch.stats.gen.rewardMean,
     reward_gen_std: batch.stats.gen.rewardStd,

@@ -190,6 +190,7 @@ export function sftStep(
   loop.step += 1;
   // `loss` includes the weighted history term; `history_loss` is that term unweighted.
   const extra = r.historyLoss === null ? {} : { history_loss: r.historyLoss };
-  loop.logger.log({ step: loop.step, phase: loop.opts.phase, loss: loop.lastLoss, token_accuracy: r.tokenAccuracy, ...extra, grad_norm: gradNorm, learning_rate: lr });
+  // examples_seen: training examples drawn so far (the whole batch on every rank), SFT's sample count.
+  loop.logger.log({ step: loop.step, phase: loop.opts.phase, examples_seen: loop.step * batchSize, loss: loop.lastLoss, token_accuracy: r.tokenAccuracy, ...extra, grad_norm: gradNorm, learning_rate: lr });
   return { loss: loop.lastLoss, tokenAccuracy: r.tokenAccuracy, historyLoss: r.historyLoss, gradNorm };
 }
