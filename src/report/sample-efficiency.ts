@@ -160,7 +160,7 @@ export function sampleEfficiencyFigures(runs: RunData[], comparisons: Comparison
       else if (rowRuns.some((x) => (x.rl?.validations.length ?? 0) > 0)) lines.push({ name: row.method, runs: rowRuns });
       else without.push(row.method);
     });
-    const notes = without.length > 0 ? [`No validation curve (no RL validation logged): ${without.join(", ")}.`] : [];
+    const notes = without.length > 0 ? [`Not on this chart (no validation logged during training; their scores are in the comparison table): ${without.join(", ")}.`] : [];
     return { id: comparisons.length === 1 ? "sample-efficiency" : `sample-efficiency-${i + 1}`, title: c.comparison.title ?? `Comparison (${c.dir})`, lines, sftRuns, notes };
   });
   const own = runs.filter((r) => !inComparison.has(r) && (r.rl?.validations.length || r.sft?.validations.length));

@@ -27,6 +27,8 @@ test("with num_minibatches > 1 every minibatch's π_old is scored before the fir
     { quiet: true, log: () => {}, onBatch: (_b, r) => records.push(r) },
   );
   assert.equal(records.length, 2);
+  // The sample-efficiency x axis: rollouts of the whole batch (prompts × generations) so far.
+  assert.deepEqual(records.map((r) => r.rollouts_seen), [16, 32]);
   for (const r of records) {
     // Float noise between the sampler and the scorer is ~1e-5; a stale π_old differs by the update (≫ 1e-2 here).
     assert.ok((r.logprob_mismatch as number) < 1e-3, `π_old agrees with the sampling log-probs (mismatch ${r.logprob_mismatch})`);
