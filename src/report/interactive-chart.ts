@@ -124,8 +124,9 @@ const CLIENT_SCRIPT = String.raw`(function () {
     if (spec.yMin !== null) lo = spec.yMin;
     if (spec.yMax !== null) hi = spec.yMax;
     if (hi <= lo) { var pad = lo === 0 ? 1 : Math.abs(lo) * 0.1; return [lo - pad, hi + pad]; }
-    var margin = (hi - lo) * 0.05;
-    return [spec.yMin !== null ? lo : lo - margin, spec.yMax !== null ? hi : hi + margin];
+    // A little room beyond fixed bounds too, so a line lying on one (a failure share of 0) shows.
+    var span = hi - lo;
+    return [lo - span * (spec.yMin !== null ? 0.02 : 0.05), hi + span * (spec.yMax !== null ? 0.02 : 0.05)];
   }
   // Hover: a series without a point at the cursor's x (other series' x values) shows its
   // nearest point instead of a blank; a logged gap (null) stays a gap.

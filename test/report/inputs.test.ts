@@ -169,3 +169,19 @@ test("labels: runs sharing a name are told apart by seed, then by directory", (t
   const inputs = loadReportInputs([join(dir, "a"), join(dir, "b"), join(dir, "c")]);
   assert.deepEqual(inputs.runs.map((r) => r.label), ["same (seed 0)", join(dir, "b"), join(dir, "c")]);
 });
+
+test("metrics file: the trainer's early-stopping note is not a second record of its step", (t) => {
+  const dir = tempDir(t);
+  const file = writeMetrics(dir, [
+    SFT_STEP,
+    JSON.stringify({ step: 2, phase: "sft", loss: 2.1, token_accuracy: 0.5, examples_seen: 64 }),
+    JSON.stringify({ step: 2, phase: "sft", validation: { "ndcg@5": 0.3 }, best: false }),
+    JSON.stringify({ step: 2, phase: "sft", early_stopped: true, best_step: 1 }),
+  ]);
+  const m = readPhaseMetrics(file, "sft");
+  assert.deepEqual(m.steps.map((s) => s.step), [1, 2]);
+  assert.equal(m.steps[1]!.values.examples_seen, 64);
+  assert.deepEqual(m.earlyStop, { kind: "early_stop", step: 2, line: 4, bestStep: 1 });
+  writeFileSync(file, JSON.stringify({ step: 2, phase: "sft", early_stopped: true, best_step: "one" }) + "\n");
+  assertInputError(() => readPhaseMetrics(file, "sft"), `${file}:1`, "best_step");
+});
