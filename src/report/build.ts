@@ -5,7 +5,8 @@ import { comparisonTable } from "./comparison-table.js";
 import { loadInput, loadRun, type ComparisonData, type RunData } from "./inputs.js";
 import { renderPage, type Section } from "./page.js";
 import { overviewTable, resultsTable, warningsList } from "./run-tables.js";
-import { ROLLOUTS_AXIS, sampleEfficiencyFigures } from "./sample-efficiency.js";
+import { ROLLOUTS_AXIS, sampleEfficiencyFigures, type ChartFigure } from "./sample-efficiency.js";
+import type { ChartSpec } from "./svg-chart.js";
 
 export interface ReportInputs {
   runs: RunData[];
@@ -43,6 +44,11 @@ export function assignUniqueLabels(runs: RunData[]): void {
   labels = labels.map((l, i) => (count(labels, l) > 1 && typeof runs[i]!.config.seed === "number" ? `${l} (seed ${runs[i]!.config.seed})` : l));
   labels = labels.map((l, i) => (count(labels, l) > 1 ? runs[i]!.dir : l));
   runs.forEach((r, i) => (r.label = labels[i]!));
+}
+
+/** Charts of one quantity each (a metric) as one figure with a menu; none when there are none. */
+function oneFigure(id: string, charts: ChartSpec[]): ChartFigure[] {
+  return charts.length === 0 ? [] : [{ id, title: charts[0]!.title, charts, notes: [] }];
 }
 
 function sections(inputs: ReportInputs): Section[] {
@@ -84,8 +90,8 @@ function sections(inputs: ReportInputs): Section[] {
   out.push({
     id: "validation",
     title: "Validation metrics",
-    intro: "Periodic validation of the policy: SFT steps first, then RL steps continuing on the same axis.",
-    charts: validationCharts(runs),
+    intro: "Periodic validation of the policy by training step: SFT steps first, then RL steps continuing on the same axis (pick the metric above the chart).",
+    figures: oneFigure("validation-metrics", validationCharts(runs)),
     empty: "No validation records in these runs.",
   });
   out.push({
