@@ -7,6 +7,7 @@ import { renderPage, type Section } from "./page.js";
 import { overviewTable, resultsTable, warningsList } from "./run-tables.js";
 import { ROLLOUTS_AXIS, sampleEfficiencyFigures, type ChartFigure } from "./sample-efficiency.js";
 import type { ChartSpec } from "./svg-chart.js";
+import { DATA_ELEMENT_ID } from "./interactive-chart.js";
 
 export interface ReportInputs {
   runs: RunData[];
@@ -113,7 +114,9 @@ export function renderReport(inputs: ReportInputs, title = "fgrpo report"): stri
   return renderPage(title, subtitle, sections(inputs));
 }
 
-/** The chart ids in a rendered report (for the CLI's summary line). */
+/** The chart ids in a rendered report's data block (for the CLI's summary line). */
 export function chartIds(html: string): string[] {
-  return [...new Set([...html.matchAll(/data-chart="([^"]*)"/g)].map((m) => m[1]!))];
+  const block = html.match(new RegExp(`<script type="application/json" id="${DATA_ELEMENT_ID}">([\\s\\S]*?)</script>`));
+  if (!block) return [];
+  return (JSON.parse(block[1]!) as { charts: { id: string }[] }).charts.map((c) => c.id);
 }

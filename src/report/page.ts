@@ -1,6 +1,6 @@
 // Assembles the report page: one self-contained HTML file with inline CSS, the chart library and
 // the charts' data inline, and no external resources, so it opens offline and can be mailed or
-// archived as is. Each chart's static SVG sits in <noscript> for readers without JavaScript.
+// archived as is. The validation figures' static SVGs sit in <noscript> for readers without JavaScript.
 import { escapeHtml } from "./escape.js";
 import { renderLineChart, type ChartSpec } from "./svg-chart.js";
 import { chartLibrary, chartScripts } from "./interactive-chart.js";
@@ -73,7 +73,12 @@ details { margin: 8px 0; }
 code { font-size: 12px; }
 `;
 
-function renderFigure(f: ChartFigure, wide: boolean): string {
+/**
+ * A figure: a host the page's script draws the chart into, and what readers without JavaScript
+ * get instead. The static SVG fallback is kept for the validation figures only (a few points per
+ * run); for per-step charts it would double the file (about 2 MB of 4 for ten 1,500-step runs).
+ */
+function renderFigure(f: ChartFigure, wide: boolean, fallback: boolean): string {
   const first = f.charts[0]!;
   const select =
     f.charts.length > 1
@@ -84,7 +89,7 @@ function renderFigure(f: ChartFigure, wide: boolean): string {
     `<figure${wide ? ` class="wide"` : ""} data-figure="${escapeHtml(f.id)}">`,
     `<figcaption><span class="caption-text">${escapeHtml(first.title)}</span>${select}</figcaption>`,
     `<div class="chart-host" data-chart-host="${escapeHtml(first.id)}"></div>`,
-    `<noscript>${f.charts.map(renderLineChart).join("")}</noscript>${notes}</figure>`,
+    `<noscript>${fallback ? f.charts.map(renderLineChart).join("") : `<p class="note">This chart needs JavaScript.</p>`}</noscript>${notes}</figure>`,
   ].join("");
 }
 
@@ -94,7 +99,7 @@ function renderSection(s: Section): string {
   const parts = [`<section id="${escapeHtml(s.id)}"><h2>${escapeHtml(s.title)}</h2>`];
   if (s.intro) parts.push(`<p class="intro">${escapeHtml(s.intro)}</p>`);
   for (const h of s.html ?? []) parts.push(h.startsWith("<table") ? `<div class="table-wrap">${h}</div>` : h);
-  const figures = [...(s.figures ?? []).map((f) => renderFigure(f, true)), ...(s.charts ?? []).map((c) => renderFigure(single(c), false))];
+  const figures = [...(s.figures ?? []).map((f) => renderFigure(f, true, true)), ...(s.charts ?? []).map((c) => renderFigure(single(c), false, false))];
   if (figures.length > 0) parts.push(`<div class="grid">`, ...figures, `</div>`);
   if ((s.html ?? []).length === 0 && figures.length === 0) parts.push(`<p class="empty-section">${escapeHtml(s.empty ?? "Nothing to show.")}</p>`);
   parts.push(`</section>`);

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { loadReportInputs, renderReport } from "../../src/report/build.js";
+import { chartIds, loadReportInputs, renderReport } from "../../src/report/build.js";
 import { scriptJson } from "../../src/report/interactive-chart.js";
 import { writeComparisonFixture, writeRunFixture } from "./fixtures.js";
 import { chartDataBlock } from "./report-html.js";
@@ -40,8 +40,15 @@ test("the report inlines uPlot and its licence, and loads nothing", (t) => {
   assert.doesNotMatch(html, /<link\b|@import|url\((?!#)/i);
   // Every script is inline: the data block, the library, and the page's own script.
   assert.deepEqual([...html.matchAll(/<script\b[^>]*>/gi)].map((m) => m[0]), ['<script type="application/json" id="fgrpo-chart-data">', `<script data-library="uPlot ${version}">`, "<script>"]);
-  // Each chart has a host for the interactive chart and a static SVG for readers without JavaScript.
-  for (const c of chartDataBlock(html).charts) assert.ok(html.includes(`<svg class="chart" data-chart="${c.id}"`), `fallback SVG of ${c.id}`);
+  // Every chart has a host; the validation figures also a static SVG for readers without JavaScript.
+  const charts = chartDataBlock(html).charts;
+  assert.deepEqual(chartIds(html), charts.map((c) => c.id));
+  for (const c of charts) {
+    assert.ok(html.includes(`data-chart-host="${c.id}"`) || html.includes(`<option value="${c.id}">`), `host of ${c.id}`);
+    const fallback = html.includes(`<svg class="chart" data-chart="${c.id}"`);
+    assert.equal(fallback, /^(sample-efficiency|validation)-/.test(c.id), `fallback SVG of ${c.id}`);
+  }
+  assert.ok(charts.some((c) => c.id.startsWith("sample-efficiency-")) && charts.some((c) => c.id.startsWith("validation-")) && charts.some((c) => c.id.startsWith("rl-")));
 });
 
 test("scriptJson: the JSON cannot end its <script> element, and parses back unchanged", () => {

@@ -138,3 +138,10 @@ test("renderLineChart: text is escaped; an empty chart says so", () => {
   assert.match(empty, />no data<\/text><\/svg>$/);
   assert.ok(!empty.includes("data-series"));
 });
+
+test("renderLineChart leaves hidden series (switched on in the interactive legend) out of the SVG", () => {
+  const points = [{ x: 0, y: 1 }, { x: 1, y: 2 }];
+  const svg = renderLineChart({ id: "h", title: "t", xLabel: "x", yLabel: "y", series: [{ name: "mean", points, color: "#000000" }, { name: "seed 0", points, color: "#000000", hidden: true }] });
+  assert.ok(svg.includes('data-series="mean"'));
+  assert.ok(!svg.includes("seed 0"));
+});
