@@ -42,6 +42,7 @@ figcaption label { font-weight: 400; color: var(--muted); }
 .chart-host .u-legend { font-size: 12px; text-align: left; }
 .chart-host .u-legend .u-series { cursor: pointer; }
 figure .note { margin: 4px; font-size: 12px; }
+figure noscript svg.chart { max-width: 760px; }
 footer { padding: 0 32px 30px; color: var(--muted); font-size: 12px; }
 footer pre { white-space: pre-wrap; max-width: 80em; }
 svg.chart { width: 100%; height: auto; display: block; font-size: 12px; }
@@ -125,6 +126,8 @@ export function renderPage(title: string, subtitle: string, sections: Section[])
     `<meta name="viewport" content="width=device-width, initial-scale=1">`,
     `<title>${escapeHtml(title)}</title>`,
     `<style>${chartLibrary().css}\n${CSS}</style>`,
+    // Without JavaScript the metric menus do nothing (every metric's SVG is shown instead).
+    `<noscript><style>figcaption label { display: none; }</style></noscript>`,
     `</head><body>`,
     `<header><h1>${escapeHtml(title)}</h1><p>${escapeHtml(subtitle)}</p><nav>${nav}</nav></header>`,
     `<main>`,
