@@ -3,6 +3,7 @@
 // steps), the unit their budgets are equal in; SFT trains on examples, a different unit, so in a
 // comparison its final validation is a horizontal reference line (it is also where RL starts).
 import type { ComparisonData, RunData } from "./inputs.js";
+import type { PhaseMetrics } from "./metrics-file.js";
 import type { BandPoint, ChartSpec, Point, Series } from "./svg-chart.js";
 import { PALETTE } from "./style.js";
 
@@ -38,11 +39,24 @@ function configNumber(config: Record<string, unknown>, phase: "sft" | "rl", key:
  * else, for logs written before those fields, from the config (every step has the same size).
  */
 export function samplesSeen(run: RunData, phase: "sft" | "rl", step: number): number | null {
-  const key = phase === "rl" ? "rollouts_seen" : "examples_seen";
-  const logged = run[phase]?.steps.find((s) => s.step === step)?.values[key];
-  if (typeof logged === "number") return logged;
+  const logged = loggedSamples(run[phase]).get(step);
+  if (logged !== undefined) return logged;
   const perStep = phase === "rl" ? product(configNumber(run.config, "rl", "prompts_per_step"), configNumber(run.config, "rl", "num_generations")) : configNumber(run.config, "sft", "batch_size");
   return perStep === null ? null : step * perStep;
+}
+
+const samplesByStep = new WeakMap<PhaseMetrics, Map<number, number>>();
+
+/** step → the samples-seen count its step record logged (indexed once per phase log). */
+function loggedSamples(metrics: PhaseMetrics | null): Map<number, number> {
+  if (metrics === null) return new Map();
+  let m = samplesByStep.get(metrics);
+  if (m === undefined) {
+    const key = metrics.phase === "rl" ? "rollouts_seen" : "examples_seen";
+    m = new Map(metrics.steps.flatMap((s) => (typeof s.values[key] === "number" ? [[s.step, s.values[key]] as [number, number]] : [])));
+    samplesByStep.set(metrics, m);
+  }
+  return m;
 }
 
 const product = (a: number | null, b: number | null) => (a === null || b === null ? null : a * b);
