@@ -1,7 +1,7 @@
 // Loads the directories given to `fgrpo report`: training runs (config.json + metrics) and
 // comparisons (comparison.json from `fgrpo compare`, whose rows name their runs).
 import { existsSync, statSync } from "node:fs";
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
 import { InputError } from "../util/errors.js";
 import { readJsonFile, validateJson } from "./json-file.js";
@@ -129,10 +129,12 @@ function rlStartValidation(dir: string, config: Record<string, unknown>): RunDat
   if (own !== null) return own;
   const model = config.model as Record<string, unknown> | undefined;
   const checkpoint = model?.checkpoint;
-  if (typeof checkpoint !== "string" || checkpoint === "") return null;
+  // Only a trainer run's final model (<run>/final next to <run>/sft/final-validation.json): an
+  // HF model folder's parent is no run, and its files are none of the report's business.
+  if (typeof checkpoint !== "string" || basename(resolve(checkpoint)) !== "final") return null;
   const source = dirname(resolve(checkpoint));
   const sourceConfigFile = join(source, "config.json");
-  if (!existsSync(sourceConfigFile)) return null;
+  if (!existsSync(sourceConfigFile) || !existsSync(join(source, "sft", "final-validation.json"))) return null;
   const sourceConfig = readJsonFile(sourceConfigFile) as Record<string, unknown> | null;
   if (JSON.stringify(sourceConfig?.task) !== JSON.stringify(config.task)) return null;
   return finalSftValidation(source);
