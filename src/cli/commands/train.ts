@@ -23,6 +23,7 @@ const spec: CommandSpec = {
     "master-port": { type: "string", valueName: "PORT", description: "data parallel: port of the rendezvous store on node 0 (default 29500)" },
     "dist-timeout": { type: "string", valueName: "SECONDS", description: "data parallel: a rank that does not reach a collective within this time fails the run (default 300; env FGRPO_DIST_TIMEOUT)" },
     "dist-backend": { type: "string", valueName: "NAME", description: "data parallel: gloo (CPU, default) or nccl (CUDA)" },
+    "bucket-cap-mb": { type: "string", valueName: "MB", description: "data parallel: gradient bucket cap, all-reduced during the backward as each fills (default 25, DDP's; env FGRPO_DIST_BUCKET_MB)" },
   },
 };
 
@@ -62,7 +63,8 @@ const train: Command = {
       );
     }
     const worker = workerEnv();
-    if (worker !== null && worker.worldSize > 1) return trainWorker(config, worker, timeoutS, (v["dist-backend"] ?? "gloo") as Backend, Boolean(parsed.values.quiet));
+    const bucketMb = numberFlag(v["bucket-cap-mb"] ?? process.env.FGRPO_DIST_BUCKET_MB, 25, "--bucket-cap-mb");
+    if (worker !== null && worker.worldSize > 1) return trainWorker(config, worker, timeoutS, (v["dist-backend"] ?? "gloo") as Backend, Boolean(parsed.values.quiet), Math.round(bucketMb * 2 ** 20));
     const r = runTraining(config, { quiet: Boolean(parsed.values.quiet) });
     const show = (name: string, m: Record<string, number> | undefined) =>
       m && console.log(`${name}: ndcg@5 ${m["ndcg@5"]!.toFixed(4)}  recall@5 ${m["recall@5"]!.toFixed(4)}  hit@1 ${m["hit@1"]!.toFixed(4)}  slate_recall ${m.slate_recall!.toFixed(4)}`);
@@ -80,7 +82,7 @@ function numberFlag(raw: string | undefined, fallback: number, flag: string): nu
 }
 
 /** One data-parallel worker: joins the group, trains its share; a failed peer ends it with one line naming the rank. */
-function trainWorker(config: ReturnType<typeof parseConfig>, w: NonNullable<ReturnType<typeof workerEnv>>, timeoutS: number, backend: Backend, quiet: boolean): number {
+function trainWorker(config: ReturnType<typeof parseConfig>, w: NonNullable<ReturnType<typeof workerEnv>>, timeoutS: number, backend: Backend, quiet: boolean, bucketCapBytes: number): number {
   if (backend !== "gloo" && backend !== "nccl") throw new InputError(`unknown backend "${backend}" (gloo or nccl)`, { field: "--dist-backend" });
   let group: ProcessGroup;
   try {
@@ -90,7 +92,7 @@ function trainWorker(config: ReturnType<typeof parseConfig>, w: NonNullable<Retu
     return 1;
   }
   try {
-    const r = runTraining(config, { quiet, dataParallel: new DataParallel(group) });
+    const r = runTraining(config, { quiet, dataParallel: new DataParallel(group, { bucketCapBytes }) });
     group.barrier();
     group.destroy();
     if (w.rank === 0) console.log(`model: ${r.finalModel}\nrun: ${r.outputDir}`);
