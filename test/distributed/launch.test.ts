@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { workerEnv, checkLaunch } from "../../src/cli/launch.js";
+import { workerEnv, checkLaunch, refuseDataParallel } from "../../src/cli/launch.js";
 import { InputError } from "../../src/util/errors.js";
 import { availableBackends } from "../../src/torch/distributed.js";
 import { freePort } from "./helpers.js";
@@ -58,4 +58,17 @@ test("an indivisible batch fails on every rank with one line naming the field", 
   assert.equal(r.status, 1);
   assert.match(r.stderr, /fgrpo train: field "sft\.batch_size": 3 is not divisible by the world size 2/);
   assert.doesNotMatch(r.stderr, /^\s+at /m);
+});
+
+test("compare and demo refuse data parallelism in one line instead of running the whole command once per worker", () => {
+  for (const [command, extra] of [["compare", ["--methods", "sft"]], ["demo", []]] as const) {
+    const flag = spawnSync(process.execPath, [cli, command, ...extra, "--nproc-per-node", "2"], { encoding: "utf8" });
+    assert.equal(flag.status, 1, flag.stderr);
+    assert.equal(flag.stderr.trim(), `fgrpo ${command}: ${command} runs in one process; data parallelism (--nproc-per-node was given) is supported by fgrpo train only — train each method with fgrpo train --nproc-per-node N, then compare the runs`);
+    const env = spawnSync(process.execPath, [cli, command, ...extra], { encoding: "utf8", env: { ...process.env, RANK: "1", WORLD_SIZE: "2", MASTER_ADDR: "127.0.0.1", MASTER_PORT: "1" } });
+    assert.equal(env.status, 1, env.stderr);
+    assert.match(env.stderr, new RegExp(`^fgrpo ${command}: ${command} runs in one process; data parallelism \\(WORLD_SIZE=2\\)`));
+  }
+  assert.doesNotThrow(() => refuseDataParallel("compare", ["--methods", "sft"], {}));
+  assert.doesNotThrow(() => refuseDataParallel("compare", [], { WORLD_SIZE: "1", MASTER_ADDR: "h" }));
 });

@@ -6,6 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -43,8 +44,8 @@ function writeConfig(dir: string, rl: Record<string, unknown> = {}): string {
   return file;
 }
 
-async function trainRanks(configFile: string, onSpawn?: Parameters<typeof runRanks>[4]): Promise<Exit[]> {
-  return runRanks(2, await freePort(), [cli, "train", "--config", configFile, "--quiet", "--dist-timeout", "20"], {}, onSpawn);
+async function trainRanks(configFile: string, onSpawn?: Parameters<typeof runRanks>[4], env: Record<string, string> = {}): Promise<Exit[]> {
+  return runRanks(2, await freePort(), [cli, "train", "--config", configFile, "--quiet", "--dist-timeout", "20"], env, onSpawn);
 }
 
 function lines(dir: string, phase: string): Record<string, unknown>[] {
@@ -73,13 +74,15 @@ function close(a: unknown, b: unknown, tol: number, path: string): void {
   }
 }
 
-let twoRankRun = "";
+let twoRankRun = "", oneProcessRun = "";
 
 test("2 ranks reach the metrics of 1 process at the same global batch (SFT and F-GRPO)", { skip }, async () => {
   const one = mkdtempSync(join(tmpdir(), "fgrpo-dist-one-"));
   runTraining(parseConfig(rawConfig(one)), { quiet: true, log: () => {} });
+  oneProcessRun = one;
   const two = mkdtempSync(join(tmpdir(), "fgrpo-dist-two-"));
-  const exits = await trainRanks(writeConfig(two));
+  // 4 KB buckets: this model's gradients make a dozen, all-reduced while the backward runs.
+  const exits = await trainRanks(writeConfig(two), undefined, { FGRPO_DIST_BUCKET_MB: String(4096 / 2 ** 20) });
   for (const e of exits) assert.equal(e.code, 0, `rank ${e.rank}: ${e.stderr.slice(-3000)}`);
   twoRankRun = join(two, "run");
   assert.ok(exits[0]!.stderr.includes("data parallel: 2 ranks; effective batch 16 rollouts, per rank 2 prompts × 4 = 8 rollouts"), exits[0]!.stderr);
@@ -92,6 +95,30 @@ test("2 ranks reach the metrics of 1 process at the same global batch (SFT and F
     a.forEach((rec, i) => close(rec, b[i], 1e-4, `${phase}[${i}]`));
   }
   close(JSON.parse(readFileSync(join(one, "results.json"), "utf8")), JSON.parse(readFileSync(join(twoRankRun, "results.json"), "utf8")), 1e-4, "results");
+});
+
+test("two launchers as two nodes (--nnodes 2 --node-rank 0/1 on 127.0.0.1) reach the metrics of 1 process", { skip }, async (t) => {
+  if (oneProcessRun === "") t.skip("needs the 1-process run of the first test");
+  const dir = mkdtempSync(join(tmpdir(), "fgrpo-dist-nodes-"));
+  const config = writeConfig(dir);
+  const port = String(await freePort());
+  // Each "node" runs its own launcher with one worker; they meet only through the store at the master address.
+  const nodes = await Promise.all([0, 1].map((node) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [cli, "train", "--config", config, "--quiet", "--nproc-per-node", "1", "--nnodes", "2", "--node-rank", String(node), "--master-addr", "127.0.0.1", "--master-port", port, "--dist-timeout", "30"], {
+      env: { ...process.env, OMP_NUM_THREADS: "1" }, stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("exit", (code) => resolve({ code, stderr }));
+  })));
+  for (const [i, n] of nodes.entries()) assert.equal(n.code, 0, `node ${i}: ${n.stderr.slice(-3000)}`);
+  assert.match(nodes[0]!.stderr, /data parallel: 2 ranks/);
+  for (const phase of ["sft", "rl"]) {
+    const a = lines(oneProcessRun, phase), b = lines(join(dir, "run"), phase);
+    assert.equal(b.length, a.length, `${phase}: number of logged lines`);
+    a.forEach((rec, i) => close(rec, b[i], 1e-4, `${phase}[${i}]`));
+  }
+  close(JSON.parse(readFileSync(join(oneProcessRun, "results.json"), "utf8")), JSON.parse(readFileSync(join(dir, "run", "results.json"), "utf8")), 1e-4, "results");
 });
 
 test("GRPO with bnpo's token mean and batch-scaled rewards: 2 ranks reach 1 process's metrics too", { skip }, async () => {

@@ -40,7 +40,8 @@ export class DataParallel {
   private bucketsInBackward = 0;
   private buckets = 0;
   readonly bucketCapBytes: number;
-  readonly overlap: boolean;
+  /** Whether `beforeBackward` arms the reducer (mutable: the benchmark alternates both modes). */
+  overlap: boolean;
 
   constructor(readonly group: ProcessGroup, opts: DataParallelOptions = {}) {
     this.bucketCapBytes = opts.bucketCapBytes ?? BUCKET_BYTES;
