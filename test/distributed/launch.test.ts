@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { workerEnv, checkLaunch, refuseDataParallel } from "../../src/cli/launch.js";
 import { InputError } from "../../src/util/errors.js";
-import { availableBackends } from "../../src/torch/distributed.js";
+import { availableBackends, ProcessGroup } from "../../src/torch/distributed.js";
 import { freePort } from "./helpers.js";
 
 /** Without Gloo's headers at build time (libgloo-dev) the addon has no backend to test. */
@@ -71,4 +71,16 @@ test("compare and demo refuse data parallelism in one line instead of running th
   }
   assert.doesNotThrow(() => refuseDataParallel("compare", ["--methods", "sft"], {}));
   assert.doesNotThrow(() => refuseDataParallel("compare", [], { WORLD_SIZE: "1", MASTER_ADDR: "h" }));
+});
+
+test("--dist-backend nccl is refused in one line before any worker starts (this addon has no NCCL, and the trainer is CPU-only)", async () => {
+  const r = spawnSync(process.execPath, [cli, "train", "--nproc-per-node", "2", "--dist-backend", "nccl", "--master-port", String(await freePort())], { encoding: "utf8" });
+  assert.equal(r.status, 1, r.stderr);
+  const why = availableBackends().includes("nccl") ? "the trainer keeps its tensors on the CPU" : "this addon was built without NCCL";
+  assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`^fgrpo train: field "--dist-backend": nccl is not available for fgrpo train: ${why}`));
+  if (!availableBackends().includes("nccl") && availableBackends().includes("gloo")) {
+    // The binding itself: a JavaScript error naming the cause, no abort.
+    assert.throws(() => ProcessGroup.init({ masterAddr: "127.0.0.1", masterPort: await freePort(), rank: 0, worldSize: 1, backend: "nccl", timeoutMs: 5000 }), /backend "nccl" needs a libtorch built with CUDA and NCCL/);
+  }
 });

@@ -3,7 +3,7 @@ import { parseCommand, type CommandSpec } from "../args.js";
 import { applyOverrides, parseConfig, readConfigFile } from "../../fgrpo/trainer/config.js";
 import { runTraining } from "../../fgrpo/trainer/run.js";
 import { DataParallel } from "../../fgrpo/trainer/dist.js";
-import { CollectiveError, ProcessGroup, type Backend } from "../../torch/distributed.js";
+import { availableBackends, CollectiveError, ProcessGroup, type Backend } from "../../torch/distributed.js";
 import { InputError } from "../../util/errors.js";
 import { launch, workerEnv } from "../launch.js";
 
@@ -41,6 +41,7 @@ const train: Command = {
     }
     const v = parsed.values as Record<string, string | undefined>;
     const timeoutS = numberFlag(v["dist-timeout"] ?? process.env.FGRPO_DIST_TIMEOUT, 300, "--dist-timeout");
+    checkBackend(v["dist-backend"] ?? "gloo");
     if (v["nproc-per-node"] !== undefined) {
       // The launcher: the same command without the launcher's flags, once per local rank.
       const launcherFlags = new Set(["--nproc-per-node", "--nnodes", "--node-rank", "--master-addr", "--master-port"]);
@@ -81,9 +82,21 @@ function numberFlag(raw: string | undefined, fallback: number, flag: string): nu
   return n;
 }
 
+/**
+ * The trainer keeps its tensors on the CPU, which Gloo reduces; NCCL reduces CUDA tensors only.
+ * Refused before any worker starts, with why (the addon lacks NCCL, or the trainer is CPU-only).
+ */
+function checkBackend(backend: string): asserts backend is Backend {
+  if (backend === "gloo") return;
+  if (backend !== "nccl") throw new InputError(`unknown backend "${backend}" (gloo or nccl)`, { field: "--dist-backend" });
+  const why = availableBackends().includes("nccl")
+    ? "the trainer keeps its tensors on the CPU and NCCL reduces CUDA tensors only"
+    : "this addon was built without NCCL (it needs a libtorch with CUDA and NCCL, built with FGRPO_CUDA)";
+  throw new InputError(`nccl is not available for fgrpo train: ${why}; use --dist-backend gloo (docs/distributed.md)`, { field: "--dist-backend" });
+}
+
 /** One data-parallel worker: joins the group, trains its share; a failed peer ends it with one line naming the rank. */
 function trainWorker(config: ReturnType<typeof parseConfig>, w: NonNullable<ReturnType<typeof workerEnv>>, timeoutS: number, backend: Backend, quiet: boolean, bucketCapBytes: number): number {
-  if (backend !== "gloo" && backend !== "nccl") throw new InputError(`unknown backend "${backend}" (gloo or nccl)`, { field: "--dist-backend" });
   let group: ProcessGroup;
   try {
     group = ProcessGroup.init({ masterAddr: w.masterAddr, masterPort: w.masterPort, rank: w.rank, worldSize: w.worldSize, timeoutMs: Math.round(timeoutS * 1000), backend });
