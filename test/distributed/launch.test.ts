@@ -81,6 +81,7 @@ test("--dist-backend nccl is refused in one line before any worker starts (this 
   assert.match(r.stderr, new RegExp(`^fgrpo train: field "--dist-backend": nccl is not available for fgrpo train: ${why}`));
   if (!availableBackends().includes("nccl") && availableBackends().includes("gloo")) {
     // The binding itself: a JavaScript error naming the cause, no abort.
-    assert.throws(() => ProcessGroup.init({ masterAddr: "127.0.0.1", masterPort: await freePort(), rank: 0, worldSize: 1, backend: "nccl", timeoutMs: 5000 }), /backend "nccl" needs a libtorch built with CUDA and NCCL/);
+    const port = await freePort();
+    assert.throws(() => ProcessGroup.init({ masterAddr: "127.0.0.1", masterPort: port, rank: 0, worldSize: 1, backend: "nccl", timeoutMs: 5000 }), /backend "nccl" needs a libtorch built with CUDA and NCCL/);
   }
 });
