@@ -43,10 +43,10 @@ test("overlapped bucketed all-reduce equals the reduction after backward and the
   // A parameter whose gradient changed after its bucket left, and one without a gradient on rank 0.
   for (const r of ranks) {
     const hand = r.hand as unknown as { result: ReduceResult; got: number[][]; expected: number[][] };
+    hand.got.forEach((g, i) => g.forEach((v, k) => assert.ok(Math.abs(v - hand.expected[i]![k]!) <= 1e-6 * Math.max(1, Math.abs(v)), `param ${i}[${k}]: ${v} vs ${hand.expected[i]![k]}`)));
     assert.equal(hand.result.buckets, 3);
     assert.ok(hand.result.bucketsInBackward >= 2, `buckets left during the backward: ${hand.result.bucketsInBackward}`);
     assert.equal(hand.result.staleBuckets, 1, "a's bucket is reduced again");
-    hand.got.forEach((g, i) => g.forEach((v, k) => assert.ok(Math.abs(v - hand.expected[i]![k]!) <= 1e-6 * Math.max(1, Math.abs(v)), `param ${i}[${k}]: ${v} vs ${hand.expected[i]![k]}`)));
   }
   const size = (v: Variant) => v.overlapped.reduce((n, g) => n + g.length, 0);
   assert.ok(size(ranks[0]!.lora!) < size(ranks[0]!.plain!) / 2, "LoRA reduces only its adapters' gradients");
