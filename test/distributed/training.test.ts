@@ -24,7 +24,7 @@ const cli = join(root, "dist", "src", "cli", "main.js");
 /** Per-process timings and throughputs differ by nature; everything else must agree. */
 const TIMING = /^(ms_|rollout_tokens_per_s|rollouts_per_s)/;
 
-function rawConfig(dir: string, rl: Record<string, unknown> = {}) {
+function rawConfig(dir: string, rl: Record<string, unknown> = {}, model: Record<string, unknown> = {}) {
   return {
     name: "dist",
     seed: 5,
@@ -32,15 +32,15 @@ function rawConfig(dir: string, rl: Record<string, unknown> = {}) {
     blas_threads: 1,
     output_dir: dir,
     task: { train_examples: 200, eval_examples: 16 },
-    model: { hidden_size: 32, num_layers: 1, num_heads: 2, num_kv_heads: 2, intermediate_size: 64 },
+    model: { hidden_size: 32, num_layers: 1, num_heads: 2, num_kv_heads: 2, intermediate_size: 64, ...model },
     sft: { max_steps: 4, batch_size: 8, warmup_steps: 1, save_every: 2, eval_every: 4 },
     rl: { max_steps: 4, prompts_per_step: 4, num_generations: 4, warmup_steps: 1, save_every: 1, eval_every: 4, num_iterations: 2, num_minibatches: 2, ...rl },
   };
 }
 
-function writeConfig(dir: string, rl: Record<string, unknown> = {}): string {
+function writeConfig(dir: string, rl: Record<string, unknown> = {}, model: Record<string, unknown> = {}): string {
   const file = join(dir, "config.input.json");
-  writeFileSync(file, JSON.stringify(rawConfig(join(dir, "run"), rl)));
+  writeFileSync(file, JSON.stringify(rawConfig(join(dir, "run"), rl, model)));
   return file;
 }
 
@@ -121,17 +121,22 @@ test("two launchers as two nodes (--nnodes 2 --node-rank 0/1 on 127.0.0.1) reach
   close(JSON.parse(readFileSync(join(oneProcessRun, "results.json"), "utf8")), JSON.parse(readFileSync(join(dir, "run", "results.json"), "utf8")), 1e-4, "results");
 });
 
-test("GRPO with bnpo's token mean and batch-scaled rewards: 2 ranks reach 1 process's metrics too", { skip }, async () => {
-  // bnpo weighs each rank's gradient by its tokens; a batch std spans both ranks' rewards.
+test("GRPO with bnpo's token mean and batch-scaled rewards, LoRA and activation checkpointing: 2 ranks reach 1 process's metrics too", { skip }, async () => {
+  // bnpo weighs each rank's gradient by its tokens; a batch std spans both ranks' rewards. LoRA
+  // (dropout 0: each rank draws its own dropout masks) reduces only the adapters' gradients,
+  // and checkpointing runs each layer again inside the backward whose hooks start the all-reduces.
   const rl = { method: "grpo", loss_type: "bnpo", scale_rewards: "batch", max_steps: 2, save_every: 0, eval_every: 0 };
+  const model = { lora: { r: 4, alpha: 8, dropout: 0 }, gradient_checkpointing: true };
   const one = mkdtempSync(join(tmpdir(), "fgrpo-dist-grpo-one-"));
-  runTraining(parseConfig(rawConfig(one, rl)), { quiet: true, log: () => {} });
+  runTraining(parseConfig(rawConfig(one, rl, model)), { quiet: true, log: () => {} });
   const two = mkdtempSync(join(tmpdir(), "fgrpo-dist-grpo-two-"));
-  const exits = await trainRanks(writeConfig(two, rl));
+  const exits = await trainRanks(writeConfig(two, rl, model), undefined, { FGRPO_DIST_BUCKET_MB: String(2048 / 2 ** 20) });
   for (const e of exits) assert.equal(e.code, 0, `rank ${e.rank}: ${e.stderr.slice(-3000)}`);
-  const a = lines(one, "rl"), b = lines(join(two, "run"), "rl");
-  assert.equal(b.length, a.length);
-  a.forEach((rec, i) => close(rec, b[i], 1e-4, `rl[${i}]`));
+  for (const phase of ["sft", "rl"]) {
+    const a = lines(one, phase), b = lines(join(two, "run"), phase);
+    assert.equal(b.length, a.length, `${phase}: number of logged lines`);
+    a.forEach((rec, i) => close(rec, b[i], 1e-4, `${phase}[${i}]`));
+  }
 });
 
 test("a rank killed mid-run: the other exits naming it, the last checkpoint is intact, a rerun resumes", { skip }, async (t) => {
