@@ -25,6 +25,9 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/utils/lambda_post_hook.h>
+#include <torch/csrc/autograd/variable.h>
 #if defined(FGRPO_CUDA) && __has_include(<nccl.h>)
 // libtorch's NCCL header is guarded by the macro its own build defines; a libtorch compiled with
 // CUDA (libtorch_cuda.so, FGRPO_CUDA) carries ProcessGroupNCCL's symbols.
@@ -294,6 +297,269 @@ FGRPO_FN(DistStoreGet)
   return Napi::String::New(info.Env(), std::string(v.begin(), v.end()));
 FGRPO_END
 
+// ---------------------------------------------------------------------------------------------
+// Gradient reduction overlapping the backward pass (what DDP's c10d::Reducer does; that class is
+// in libtorch_cpu but is driven from Python's DistributedDataParallel, so this is the same
+// mechanism, small): a post-hook on each parameter's gradient accumulator runs inside the
+// autograd engine (C++, no JavaScript) once that parameter's gradient is complete; when every
+// parameter of a bucket is, the bucket's gradients (times this rank's weight) are copied into
+// one flat buffer and its all-reduce is started on Gloo's threads while the backward goes on.
+// Buckets hold the parameters in reverse order (the backward reaches the last layers first) and
+// are launched strictly in bucket order, so every rank issues the same collectives in the same
+// order. `finish` launches what the backward did not (parameters that got no gradient: their
+// has-gradient flag is 0), reduces [weight, weight·loss] and a per-bucket "stale" flag (a
+// parameter whose accumulator fired again after its bucket left, e.g. used both inside and
+// outside a reentrant checkpoint), waits, re-reduces stale buckets from the final gradients on
+// every rank, then divides by the total weight and writes the gradients back.
+namespace {
+
+struct Bucket {
+  std::vector<size_t> members;  // parameter indices
+  int64_t numel = 0;
+  at::Tensor flat;              // [gradients…, has-gradient flags…]
+  WorkPtr work;
+  size_t pending = 0;           // members whose hook has not fired in this backward
+  bool launched = false;
+  bool stale = false;
+};
+
+struct Reducer {
+  std::shared_ptr<Group> group;
+  std::vector<at::Tensor> params;
+  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators;  // kept alive: they carry the hooks
+  std::vector<uintptr_t> hookKeys;
+  std::vector<Bucket> buckets;
+  std::vector<size_t> bucketOf;
+  std::vector<bool> fired;
+  size_t next = 0;
+  bool armed = false;
+  double weight = 1;
+  size_t launchedInBackward = 0;
+  std::string hookError;
+  std::mutex mutex;
+
+  ~Reducer() {
+    for (size_t i = 0; i < accumulators.size(); ++i) accumulators[i]->del_post_hook(hookKeys[i]);
+  }
+
+  void Fill(Bucket& b) {
+    c10::AutoGradMode noGrad(false);
+    int64_t off = 0;
+    for (size_t k = 0; k < b.members.size(); ++k) {
+      const at::Tensor& p = params[b.members[k]];
+      at::Tensor slice = b.flat.narrow(0, off, p.numel());
+      const at::Tensor& g = p.grad();
+      if (g.defined()) at::mul_out(slice, g.reshape(-1), weight);
+      else slice.zero_();
+      b.flat[b.numel + static_cast<int64_t>(k)].fill_(g.defined() ? 1 : 0);
+      off += p.numel();
+    }
+  }
+
+  void Launch(Bucket& b) {
+    Fill(b);
+    std::vector<at::Tensor> ts{b.flat};
+    b.work = group->backend->allreduce(ts, c10d::AllreduceOptions());
+    b.launched = true;
+  }
+
+  // From the autograd engine: parameter i's gradient is complete.
+  void OnGradient(size_t i) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!armed) return;
+    Bucket& b = buckets[bucketOf[i]];
+    if (b.launched) {
+      b.stale = true;
+      return;
+    }
+    if (!fired[i]) {
+      fired[i] = true;
+      b.pending -= 1;
+    }
+    try {
+      while (next < buckets.size() && buckets[next].pending == 0) {
+        Launch(buckets[next++]);
+        launchedInBackward += 1;
+      }
+    } catch (const std::exception& e) {
+      // Reported by finish(): throwing here would unwind through the autograd engine.
+      if (hookError.empty()) hookError = e.what();
+      armed = false;
+    }
+  }
+
+  void Reset() {
+    for (auto& b : buckets) {
+      b.work.reset();
+      b.launched = b.stale = false;
+      b.pending = b.members.size();
+    }
+    std::fill(fired.begin(), fired.end(), false);
+    next = 0;
+    launchedInBackward = 0;
+    armed = false;
+  }
+};
+
+std::mutex reducerMutex;
+auto& reducers = *new std::map<int, std::shared_ptr<Reducer>>();
+int nextReducerId = 1;
+
+std::shared_ptr<Reducer> ReducerOf(const Napi::CallbackInfo& info, size_t i) {
+  int id = static_cast<int>(ArgInt(info, i));
+  std::lock_guard<std::mutex> lock(reducerMutex);
+  auto it = reducers.find(id);
+  if (it == reducers.end()) throw std::invalid_argument("distributed: gradient reducer " + std::to_string(id) + " does not exist or was destroyed");
+  return it->second;
+}
+
+}  // namespace
+
+// reducerCreate(group, params[], bucketCapBytes, firstBucketCapBytes) → id. Buckets of one dtype
+// and device in reverse parameter order; the first is smaller (DDP's 1 MB) so that the first
+// all-reduce starts early in the backward.
+FGRPO_FN(DistReducerCreate)
+  auto g = GroupOf(info, 0);
+  auto params = ArgTensorList(info, 1);
+  int64_t cap = ArgInt(info, 2), firstCap = ArgInt(info, 3);
+  if (cap <= 0 || firstCap <= 0) throw std::invalid_argument("distributed: bucket caps must be positive");
+  auto r = std::make_shared<Reducer>();
+  r->group = g;
+  r->params = params;
+  r->bucketOf.assign(params.size(), 0);
+  r->fired.assign(params.size(), false);
+  int64_t bytes = 0;
+  for (size_t n = params.size(); n-- > 0;) {
+    const at::Tensor& p = params[n];
+    if (!p.requires_grad() || !p.is_leaf()) throw std::invalid_argument("distributed: gradient reducer parameter " + std::to_string(n) + " is not a leaf that requires grad");
+    int64_t size = p.numel() * static_cast<int64_t>(p.element_size());
+    bool fresh = r->buckets.empty();
+    if (!fresh) {
+      const at::Tensor& last = params[r->buckets.back().members.back()];
+      int64_t limit = r->buckets.size() == 1 ? firstCap : cap;
+      fresh = bytes + size > limit || last.scalar_type() != p.scalar_type() || last.device() != p.device();
+    }
+    if (fresh) {
+      r->buckets.emplace_back();
+      bytes = 0;
+    }
+    Bucket& b = r->buckets.back();
+    b.members.push_back(n);
+    b.numel += p.numel();
+    bytes += size;
+    r->bucketOf[n] = r->buckets.size() - 1;
+  }
+  for (auto& b : r->buckets) {
+    const at::Tensor& p = params[b.members[0]];
+    b.flat = at::empty({b.numel + static_cast<int64_t>(b.members.size())}, p.options().requires_grad(false));
+    b.pending = b.members.size();
+  }
+  std::weak_ptr<Reducer> weak = r;
+  for (size_t i = 0; i < params.size(); ++i) {
+    auto acc = torch::autograd::impl::grad_accumulator(params[i]);
+    r->hookKeys.push_back(acc->add_post_hook(std::make_unique<torch::autograd::utils::LambdaPostHook>(
+        [weak, i](const torch::autograd::variable_list& outputs, const torch::autograd::variable_list&) {
+          if (auto self = weak.lock()) self->OnGradient(i);
+          return outputs;
+        })));
+    r->accumulators.push_back(std::move(acc));
+  }
+  std::lock_guard<std::mutex> lock(reducerMutex);
+  int id = nextReducerId++;
+  reducers[id] = r;
+  return Napi::Number::New(info.Env(), id);
+FGRPO_END
+
+// reducerArm(id, weight): the next backward launches buckets as they complete.
+FGRPO_FN(DistReducerArm)
+  auto r = ReducerOf(info, 0);
+  std::lock_guard<std::mutex> lock(r->mutex);
+  r->Reset();
+  r->weight = ArgDouble(info, 1);
+  r->armed = true;
+  return info.Env().Undefined();
+FGRPO_END
+
+// reducerFinish(id, loss, weight) → [total loss, total weight, buckets launched during backward,
+// buckets, stale buckets reduced again]. Without a preceding arm, every bucket is launched here with `weight` (no overlap).
+FGRPO_FN(DistReducerFinish)
+  auto r = ReducerOf(info, 0);
+  double loss = ArgDouble(info, 1);
+  std::lock_guard<std::mutex> lock(r->mutex);
+  bool wasArmed = r->armed;
+  r->armed = false;
+  if (!wasArmed) r->weight = ArgDouble(info, 2);
+  const std::string what = Describe(*r->group, "allReduce (gradients)");
+  double totalLoss = 0, totalWeight = 0;
+  size_t overlapped = r->launchedInBackward, stale = 0;
+  try {
+    if (!r->hookError.empty()) throw std::runtime_error(r->hookError);
+    while (r->next < r->buckets.size()) r->Launch(r->buckets[r->next++]);
+    size_t nb = r->buckets.size();
+    at::Tensor meta = at::zeros({static_cast<int64_t>(2 + nb)}, at::kDouble);
+    auto m = meta.accessor<double, 1>();
+    m[0] = r->weight;
+    m[1] = r->weight * loss;
+    for (size_t b = 0; b < nb; ++b) m[2 + b] = r->buckets[b].stale ? 1 : 0;
+    std::vector<at::Tensor> metaList{meta};
+    auto metaWork = r->group->backend->allreduce(metaList, c10d::AllreduceOptions());
+    for (auto& b : r->buckets) WaitWork(b.work, what);
+    WaitWork(metaWork, what);
+    totalWeight = m[0];
+    totalLoss = m[1] / totalWeight;
+    c10::AutoGradMode noGrad(false);
+    for (size_t b = 0; b < nb; ++b) {
+      Bucket& bk = r->buckets[b];
+      if (m[2 + b] > 0) {
+        // Some rank's gradient changed after this bucket left: reduce the final gradients again.
+        stale += 1;
+        r->Fill(bk);
+        std::vector<at::Tensor> ts{bk.flat};
+        WaitWork(r->group->backend->allreduce(ts, c10d::AllreduceOptions()), what);
+      }
+      bk.flat.mul_(1 / totalWeight);
+      auto flags = bk.flat.narrow(0, bk.numel, static_cast<int64_t>(bk.members.size())).to(at::kDouble);
+      auto f = flags.accessor<double, 1>();
+      int64_t off = 0;
+      for (size_t k = 0; k < bk.members.size(); ++k) {
+        at::Tensor& p = r->params[bk.members[k]];
+        if (f[k] > 0) {
+          at::Tensor reduced = bk.flat.narrow(0, off, p.numel()).view(p.sizes());
+          if (p.grad().defined()) p.mutable_grad().copy_(reduced);
+          else p.mutable_grad() = reduced.clone();
+        }
+        off += p.numel();
+      }
+    }
+  } catch (...) {
+    r->hookError.clear();
+    r->Reset();
+    throw;
+  }
+  r->Reset();
+  Napi::Array out = Napi::Array::New(info.Env());
+  out.Set(0u, Napi::Number::New(info.Env(), totalLoss));
+  out.Set(1u, Napi::Number::New(info.Env(), totalWeight));
+  out.Set(2u, Napi::Number::New(info.Env(), static_cast<double>(overlapped)));
+  out.Set(3u, Napi::Number::New(info.Env(), static_cast<double>(r->buckets.size())));
+  out.Set(4u, Napi::Number::New(info.Env(), static_cast<double>(stale)));
+  return out;
+FGRPO_END
+
+// reducerDestroy(id): removes the hooks.
+FGRPO_FN(DistReducerDestroy)
+  int id = static_cast<int>(ArgInt(info, 0));
+  std::shared_ptr<Reducer> r;
+  {
+    std::lock_guard<std::mutex> lock(reducerMutex);
+    auto it = reducers.find(id);
+    if (it == reducers.end()) return info.Env().Undefined();
+    r = it->second;
+    reducers.erase(it);
+  }
+  return info.Env().Undefined();
+FGRPO_END
+
 static Napi::Value DistBackends(const Napi::CallbackInfo& info) {
   Napi::Array a = Napi::Array::New(info.Env());
   a.Set(0u, Napi::String::New(info.Env(), "gloo"));
@@ -324,8 +590,12 @@ void RegisterDistributed(Napi::Env env, Napi::Object exports) {
   d.Set("storeAdd", Napi::Function::New(env, DistStoreAdd));
   d.Set("storeSet", Napi::Function::New(env, DistStoreSet));
   d.Set("storeGet", Napi::Function::New(env, DistStoreGet));
+  d.Set("reducerCreate", Napi::Function::New(env, DistReducerCreate));
+  d.Set("reducerArm", Napi::Function::New(env, DistReducerArm));
+  d.Set("reducerFinish", Napi::Function::New(env, DistReducerFinish));
+  d.Set("reducerDestroy", Napi::Function::New(env, DistReducerDestroy));
 #else
-  for (const char* name : {"init", "destroy", "allReduce", "broadcast", "allGather", "barrier", "storeAdd", "storeSet", "storeGet"}) d.Set(name, Napi::Function::New(env, DistUnavailable));
+  for (const char* name : {"init", "destroy", "allReduce", "broadcast", "allGather", "barrier", "storeAdd", "storeSet", "storeGet", "reducerCreate", "reducerArm", "reducerFinish", "reducerDestroy"}) d.Set(name, Napi::Function::New(env, DistUnavailable));
 #endif
   d.Set("backends", Napi::Function::New(env, DistBackends));
   exports.Set("distributed", d);

@@ -58,6 +58,19 @@ export function workerEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv | nul
   return { rank, worldSize, localRank, masterAddr, masterPort };
 }
 
+const LAUNCH_FLAGS = ["--nproc-per-node", "--nnodes", "--node-rank", "--master-addr", "--master-port", "--dist-backend"];
+
+/**
+ * For commands that run in one process only (compare, demo and its decoupled pipelines): a
+ * one-line error instead of N copies of the whole run writing the same files, when asked for data
+ * parallelism by a launcher flag or by a worker environment with WORLD_SIZE > 1.
+ */
+export function refuseDataParallel(command: string, argv: string[], env: NodeJS.ProcessEnv = process.env): void {
+  const flag = argv.map((a) => a.split("=")[0]!).find((a) => LAUNCH_FLAGS.includes(a));
+  const why = flag !== undefined ? `${flag} was given` : Number(env.WORLD_SIZE ?? env.SLURM_NTASKS ?? 1) > 1 && (env.WORLD_SIZE !== undefined || env.MASTER_ADDR !== undefined) ? `WORLD_SIZE=${env.WORLD_SIZE ?? env.SLURM_NTASKS}` : null;
+  if (why !== null) throw new InputError(`${command} runs in one process; data parallelism (${why}) is supported by fgrpo train only — train each method with fgrpo train --nproc-per-node N, then compare the runs`);
+}
+
 /** Checks launcher flags; throws an InputError naming the flag. */
 export function checkLaunch(o: LaunchOptions): void {
   const int = (v: number, min: number, flag: string) => {

@@ -40,6 +40,10 @@ interface NativeDistributed {
   storeSet(id: number, key: string, value: string): void;
   storeGet(id: number, key: string): string;
   backends(): string[];
+  reducerCreate(id: number, params: Handle[], capBytes: number, firstCapBytes: number): number;
+  reducerArm(id: number, weight: number): void;
+  reducerFinish(id: number, loss: number, weight: number): [number, number, number, number, number];
+  reducerDestroy(id: number): void;
 }
 
 const dist = (native as unknown as { distributed: NativeDistributed }).distributed;
@@ -116,6 +120,25 @@ export class ProcessGroup {
     return this.runAsync("barrier", () => dist.barrier(this.handle, true)!);
   }
 
+  /**
+   * A gradient reducer over `params` (leaves that require grad): buckets of at most
+   * `capBytes` (the first of `firstCapBytes`) in reverse parameter order, whose all-reduces start
+   * during the backward pass once armed (GradientReducer).
+   */
+  gradientReducer(params: Tensor[], capBytes: number, firstCapBytes: number): GradientReducer {
+    return new GradientReducer(this, dist.reducerCreate(this.handle, params.map((p) => p.handle), capBytes, firstCapBytes));
+  }
+
+  /** Runs a native collective step under the counters that name lagging ranks on failure. */
+  collective<R>(what: string, f: (id: number) => R): R {
+    const seq = this.enter(what);
+    try {
+      return f(this.handle);
+    } catch (e) {
+      throw this.diagnose(what, seq, e);
+    }
+  }
+
   /** Leaves the group; its connections close. */
   destroy(): void {
     if (this.id !== null) dist.destroy(this.id);
@@ -175,6 +198,54 @@ export class ProcessGroup {
       ? `rank${lagging.length > 1 ? "s" : ""} ${lagging.join(", ")} never reached it (died or hangs)`
       : "every rank reached it; a peer failed during it (died, or its connection broke)";
     return new CollectiveError(`distributed ${what} #${seq} failed on rank ${this.rank}/${this.worldSize}: ${who} [${firstLine(msg)}]`, lagging);
+  }
+}
+
+/** What one gradient reduction did: the whole batch's loss and weight, and how many of its buckets left during the backward. */
+export interface ReduceResult {
+  loss: number;
+  weight: number;
+  bucketsInBackward: number;
+  buckets: number;
+  /** Buckets reduced a second time because a gradient changed after they left (see native/distributed.cc). */
+  staleBuckets: number;
+}
+
+/**
+ * Sums `weight × gradient` over the ranks, divides by the summed weight, and writes it back to
+ * each parameter's `.grad` (native/distributed.cc). `arm(weight)` before `backward()` makes the
+ * backward itself start each bucket's all-reduce as soon as its gradients are complete (hooks on
+ * the parameters' gradient accumulators, run inside the autograd engine); `finish` then starts
+ * the rest and waits. Without `arm`, `finish` does the whole reduction after the backward. A
+ * parameter gets a gradient when any rank produced one; non-finite values propagate.
+ */
+export class GradientReducer {
+  private id: number | null;
+
+  constructor(readonly group: ProcessGroup, id: number) {
+    this.id = id;
+  }
+
+  private get handle(): number {
+    if (this.id === null) throw new Error("gradient reducer used after dispose()");
+    return this.id;
+  }
+
+  /** Call right before the backward pass whose gradients `finish` will reduce. */
+  arm(weight: number): void {
+    dist.reducerArm(this.handle, weight);
+  }
+
+  /** Completes the reduction (blocks); `weight` is used when `arm` was not called. */
+  finish(loss: number, weight: number): ReduceResult {
+    const [l, w, inBackward, buckets, stale] = this.group.collective("allReduce (gradients)", () => dist.reducerFinish(this.handle, loss, weight));
+    return { loss: l, weight: w, bucketsInBackward: inBackward, buckets, staleBuckets: stale };
+  }
+
+  /** Removes the hooks. */
+  dispose(): void {
+    if (this.id !== null) dist.reducerDestroy(this.id);
+    this.id = null;
   }
 }
 

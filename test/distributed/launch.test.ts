@@ -8,9 +8,9 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { workerEnv, checkLaunch } from "../../src/cli/launch.js";
+import { workerEnv, checkLaunch, refuseDataParallel } from "../../src/cli/launch.js";
 import { InputError } from "../../src/util/errors.js";
-import { availableBackends } from "../../src/torch/distributed.js";
+import { availableBackends, ProcessGroup } from "../../src/torch/distributed.js";
 import { freePort } from "./helpers.js";
 
 /** Without Gloo's headers at build time (libgloo-dev) the addon has no backend to test. */
@@ -58,4 +58,30 @@ test("an indivisible batch fails on every rank with one line naming the field", 
   assert.equal(r.status, 1);
   assert.match(r.stderr, /fgrpo train: field "sft\.batch_size": 3 is not divisible by the world size 2/);
   assert.doesNotMatch(r.stderr, /^\s+at /m);
+});
+
+test("compare and demo refuse data parallelism in one line instead of running the whole command once per worker", () => {
+  for (const [command, extra] of [["compare", ["--methods", "sft"]], ["demo", []]] as const) {
+    const flag = spawnSync(process.execPath, [cli, command, ...extra, "--nproc-per-node", "2"], { encoding: "utf8" });
+    assert.equal(flag.status, 1, flag.stderr);
+    assert.equal(flag.stderr.trim(), `fgrpo ${command}: ${command} runs in one process; data parallelism (--nproc-per-node was given) is supported by fgrpo train only — train each method with fgrpo train --nproc-per-node N, then compare the runs`);
+    const env = spawnSync(process.execPath, [cli, command, ...extra], { encoding: "utf8", env: { ...process.env, RANK: "1", WORLD_SIZE: "2", MASTER_ADDR: "127.0.0.1", MASTER_PORT: "1" } });
+    assert.equal(env.status, 1, env.stderr);
+    assert.match(env.stderr, new RegExp(`^fgrpo ${command}: ${command} runs in one process; data parallelism \\(WORLD_SIZE=2\\)`));
+  }
+  assert.doesNotThrow(() => refuseDataParallel("compare", ["--methods", "sft"], {}));
+  assert.doesNotThrow(() => refuseDataParallel("compare", [], { WORLD_SIZE: "1", MASTER_ADDR: "h" }));
+});
+
+test("--dist-backend nccl is refused in one line before any worker starts (this addon has no NCCL, and the trainer is CPU-only)", async () => {
+  const r = spawnSync(process.execPath, [cli, "train", "--nproc-per-node", "2", "--dist-backend", "nccl", "--master-port", String(await freePort())], { encoding: "utf8" });
+  assert.equal(r.status, 1, r.stderr);
+  const why = availableBackends().includes("nccl") ? "the trainer keeps its tensors on the CPU" : "this addon was built without NCCL";
+  assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`^fgrpo train: field "--dist-backend": nccl is not available for fgrpo train: ${why}`));
+  if (!availableBackends().includes("nccl") && availableBackends().includes("gloo")) {
+    // The binding itself: a JavaScript error naming the cause, no abort.
+    const port = await freePort();
+    assert.throws(() => ProcessGroup.init({ masterAddr: "127.0.0.1", masterPort: port, rank: 0, worldSize: 1, backend: "nccl", timeoutMs: 5000 }), /backend "nccl" needs a libtorch built with CUDA and NCCL/);
+  }
 });

@@ -6,6 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,7 +24,7 @@ const cli = join(root, "dist", "src", "cli", "main.js");
 /** Per-process timings and throughputs differ by nature; everything else must agree. */
 const TIMING = /^(ms_|rollout_tokens_per_s|rollouts_per_s)/;
 
-function rawConfig(dir: string, rl: Record<string, unknown> = {}) {
+function rawConfig(dir: string, rl: Record<string, unknown> = {}, model: Record<string, unknown> = {}) {
   return {
     name: "dist",
     seed: 5,
@@ -31,20 +32,20 @@ function rawConfig(dir: string, rl: Record<string, unknown> = {}) {
     blas_threads: 1,
     output_dir: dir,
     task: { train_examples: 200, eval_examples: 16 },
-    model: { hidden_size: 32, num_layers: 1, num_heads: 2, num_kv_heads: 2, intermediate_size: 64 },
+    model: { hidden_size: 32, num_layers: 1, num_heads: 2, num_kv_heads: 2, intermediate_size: 64, ...model },
     sft: { max_steps: 4, batch_size: 8, warmup_steps: 1, save_every: 2, eval_every: 4 },
     rl: { max_steps: 4, prompts_per_step: 4, num_generations: 4, warmup_steps: 1, save_every: 1, eval_every: 4, num_iterations: 2, num_minibatches: 2, ...rl },
   };
 }
 
-function writeConfig(dir: string, rl: Record<string, unknown> = {}): string {
+function writeConfig(dir: string, rl: Record<string, unknown> = {}, model: Record<string, unknown> = {}): string {
   const file = join(dir, "config.input.json");
-  writeFileSync(file, JSON.stringify(rawConfig(join(dir, "run"), rl)));
+  writeFileSync(file, JSON.stringify(rawConfig(join(dir, "run"), rl, model)));
   return file;
 }
 
-async function trainRanks(configFile: string, onSpawn?: Parameters<typeof runRanks>[4]): Promise<Exit[]> {
-  return runRanks(2, await freePort(), [cli, "train", "--config", configFile, "--quiet", "--dist-timeout", "20"], {}, onSpawn);
+async function trainRanks(configFile: string, onSpawn?: Parameters<typeof runRanks>[4], env: Record<string, string> = {}): Promise<Exit[]> {
+  return runRanks(2, await freePort(), [cli, "train", "--config", configFile, "--quiet", "--dist-timeout", "20"], env, onSpawn);
 }
 
 function lines(dir: string, phase: string): Record<string, unknown>[] {
@@ -73,13 +74,15 @@ function close(a: unknown, b: unknown, tol: number, path: string): void {
   }
 }
 
-let twoRankRun = "";
+let twoRankRun = "", oneProcessRun = "";
 
 test("2 ranks reach the metrics of 1 process at the same global batch (SFT and F-GRPO)", { skip }, async () => {
   const one = mkdtempSync(join(tmpdir(), "fgrpo-dist-one-"));
   runTraining(parseConfig(rawConfig(one)), { quiet: true, log: () => {} });
+  oneProcessRun = one;
   const two = mkdtempSync(join(tmpdir(), "fgrpo-dist-two-"));
-  const exits = await trainRanks(writeConfig(two));
+  // 4 KB buckets: this model's gradients make a dozen, all-reduced while the backward runs.
+  const exits = await trainRanks(writeConfig(two), undefined, { FGRPO_DIST_BUCKET_MB: String(4096 / 2 ** 20) });
   for (const e of exits) assert.equal(e.code, 0, `rank ${e.rank}: ${e.stderr.slice(-3000)}`);
   twoRankRun = join(two, "run");
   assert.ok(exits[0]!.stderr.includes("data parallel: 2 ranks; effective batch 16 rollouts, per rank 2 prompts × 4 = 8 rollouts"), exits[0]!.stderr);
@@ -94,17 +97,46 @@ test("2 ranks reach the metrics of 1 process at the same global batch (SFT and F
   close(JSON.parse(readFileSync(join(one, "results.json"), "utf8")), JSON.parse(readFileSync(join(twoRankRun, "results.json"), "utf8")), 1e-4, "results");
 });
 
-test("GRPO with bnpo's token mean and batch-scaled rewards: 2 ranks reach 1 process's metrics too", { skip }, async () => {
-  // bnpo weighs each rank's gradient by its tokens; a batch std spans both ranks' rewards.
+test("two launchers as two nodes (--nnodes 2 --node-rank 0/1 on 127.0.0.1) reach the metrics of 1 process", { skip }, async (t) => {
+  if (oneProcessRun === "") t.skip("needs the 1-process run of the first test");
+  const dir = mkdtempSync(join(tmpdir(), "fgrpo-dist-nodes-"));
+  const config = writeConfig(dir);
+  const port = String(await freePort());
+  // Each "node" runs its own launcher with one worker; they meet only through the store at the master address.
+  const nodes = await Promise.all([0, 1].map((node) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [cli, "train", "--config", config, "--quiet", "--nproc-per-node", "1", "--nnodes", "2", "--node-rank", String(node), "--master-addr", "127.0.0.1", "--master-port", port, "--dist-timeout", "30"], {
+      env: { ...process.env, OMP_NUM_THREADS: "1" }, stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("exit", (code) => resolve({ code, stderr }));
+  })));
+  for (const [i, n] of nodes.entries()) assert.equal(n.code, 0, `node ${i}: ${n.stderr.slice(-3000)}`);
+  assert.match(nodes[0]!.stderr, /data parallel: 2 ranks/);
+  for (const phase of ["sft", "rl"]) {
+    const a = lines(oneProcessRun, phase), b = lines(join(dir, "run"), phase);
+    assert.equal(b.length, a.length, `${phase}: number of logged lines`);
+    a.forEach((rec, i) => close(rec, b[i], 1e-4, `${phase}[${i}]`));
+  }
+  close(JSON.parse(readFileSync(join(oneProcessRun, "results.json"), "utf8")), JSON.parse(readFileSync(join(dir, "run", "results.json"), "utf8")), 1e-4, "results");
+});
+
+test("GRPO with bnpo's token mean and batch-scaled rewards, LoRA and activation checkpointing: 2 ranks reach 1 process's metrics too", { skip }, async () => {
+  // bnpo weighs each rank's gradient by its tokens; a batch std spans both ranks' rewards. LoRA
+  // (dropout 0: each rank draws its own dropout masks) reduces only the adapters' gradients,
+  // and checkpointing runs each layer again inside the backward whose hooks start the all-reduces.
   const rl = { method: "grpo", loss_type: "bnpo", scale_rewards: "batch", max_steps: 2, save_every: 0, eval_every: 0 };
+  const model = { lora: { r: 4, alpha: 8, dropout: 0 }, gradient_checkpointing: true };
   const one = mkdtempSync(join(tmpdir(), "fgrpo-dist-grpo-one-"));
-  runTraining(parseConfig(rawConfig(one, rl)), { quiet: true, log: () => {} });
+  runTraining(parseConfig(rawConfig(one, rl, model)), { quiet: true, log: () => {} });
   const two = mkdtempSync(join(tmpdir(), "fgrpo-dist-grpo-two-"));
-  const exits = await trainRanks(writeConfig(two, rl));
+  const exits = await trainRanks(writeConfig(two, rl, model), undefined, { FGRPO_DIST_BUCKET_MB: String(2048 / 2 ** 20) });
   for (const e of exits) assert.equal(e.code, 0, `rank ${e.rank}: ${e.stderr.slice(-3000)}`);
-  const a = lines(one, "rl"), b = lines(join(two, "run"), "rl");
-  assert.equal(b.length, a.length);
-  a.forEach((rec, i) => close(rec, b[i], 1e-4, `rl[${i}]`));
+  for (const phase of ["sft", "rl"]) {
+    const a = lines(one, phase), b = lines(join(two, "run"), phase);
+    assert.equal(b.length, a.length, `${phase}: number of logged lines`);
+    a.forEach((rec, i) => close(rec, b[i], 1e-4, `${phase}[${i}]`));
+  }
 });
 
 test("a rank killed mid-run: the other exits naming it, the last checkpoint is intact, a rerun resumes", { skip }, async (t) => {

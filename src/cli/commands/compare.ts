@@ -1,6 +1,7 @@
 import type { Command } from "../main.js";
 import { parseCommand, requireString, UsageError, type CommandSpec } from "../args.js";
 import { fmt, table } from "../format.js";
+import { refuseDataParallel } from "../launch.js";
 import { applyOverrides, parseConfig, readConfigFile } from "../../fgrpo/trainer/config.js";
 import { COMPARE_METHODS, runComparison, type Comparison } from "../../fgrpo/trainer/compare.js";
 
@@ -43,6 +44,7 @@ function positiveInt(v: unknown, flag: string, fallback: number): number {
 const compare: Command = {
   summary: spec.summary,
   async run(argv) {
+    refuseDataParallel("compare", argv);
     const parsed = parseCommand(spec, argv);
     if (parsed === null) return 0;
     const { values } = parsed;

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { Command } from "../main.js";
 import { parseCommand, type CommandSpec } from "../args.js";
+import { refuseDataParallel } from "../launch.js";
 import { applyOverrides, parseConfig } from "../../fgrpo/trainer/config.js";
 import { runComparison } from "../../fgrpo/trainer/compare.js";
 import { DEMO_CONFIG, DEMO_METHODS, DEMO_TEST_EXAMPLES } from "../../fgrpo/trainer/demo-config.js";
@@ -23,6 +24,7 @@ const spec: CommandSpec = {
 const demo: Command = {
   summary: spec.summary,
   async run(argv) {
+    refuseDataParallel("demo", argv);
     const parsed = parseCommand(spec, argv);
     if (parsed === null) return 0;
     const dir = (parsed.values.output as string | undefined) ?? DEMO_CONFIG.output_dir;

@@ -3,7 +3,7 @@ import { parseCommand, type CommandSpec } from "../args.js";
 import { applyOverrides, parseConfig, readConfigFile } from "../../fgrpo/trainer/config.js";
 import { runTraining } from "../../fgrpo/trainer/run.js";
 import { DataParallel } from "../../fgrpo/trainer/dist.js";
-import { CollectiveError, ProcessGroup, type Backend } from "../../torch/distributed.js";
+import { availableBackends, CollectiveError, ProcessGroup, type Backend } from "../../torch/distributed.js";
 import { InputError } from "../../util/errors.js";
 import { launch, workerEnv } from "../launch.js";
 
@@ -23,6 +23,7 @@ const spec: CommandSpec = {
     "master-port": { type: "string", valueName: "PORT", description: "data parallel: port of the rendezvous store on node 0 (default 29500)" },
     "dist-timeout": { type: "string", valueName: "SECONDS", description: "data parallel: a rank that does not reach a collective within this time fails the run (default 300; env FGRPO_DIST_TIMEOUT)" },
     "dist-backend": { type: "string", valueName: "NAME", description: "data parallel: gloo (CPU, default) or nccl (CUDA)" },
+    "bucket-cap-mb": { type: "string", valueName: "MB", description: "data parallel: gradient bucket cap, all-reduced during the backward as each fills (default 25, DDP's; env FGRPO_DIST_BUCKET_MB)" },
   },
 };
 
@@ -40,6 +41,7 @@ const train: Command = {
     }
     const v = parsed.values as Record<string, string | undefined>;
     const timeoutS = numberFlag(v["dist-timeout"] ?? process.env.FGRPO_DIST_TIMEOUT, 300, "--dist-timeout");
+    checkBackend(v["dist-backend"] ?? "gloo");
     if (v["nproc-per-node"] !== undefined) {
       // The launcher: the same command without the launcher's flags, once per local rank.
       const launcherFlags = new Set(["--nproc-per-node", "--nnodes", "--node-rank", "--master-addr", "--master-port"]);
@@ -62,7 +64,8 @@ const train: Command = {
       );
     }
     const worker = workerEnv();
-    if (worker !== null && worker.worldSize > 1) return trainWorker(config, worker, timeoutS, (v["dist-backend"] ?? "gloo") as Backend, Boolean(parsed.values.quiet));
+    const bucketMb = numberFlag(v["bucket-cap-mb"] ?? process.env.FGRPO_DIST_BUCKET_MB, 25, "--bucket-cap-mb");
+    if (worker !== null && worker.worldSize > 1) return trainWorker(config, worker, timeoutS, (v["dist-backend"] ?? "gloo") as Backend, Boolean(parsed.values.quiet), Math.round(bucketMb * 2 ** 20));
     const r = runTraining(config, { quiet: Boolean(parsed.values.quiet) });
     const show = (name: string, m: Record<string, number> | undefined) =>
       m && console.log(`${name}: ndcg@5 ${m["ndcg@5"]!.toFixed(4)}  recall@5 ${m["recall@5"]!.toFixed(4)}  hit@1 ${m["hit@1"]!.toFixed(4)}  slate_recall ${m.slate_recall!.toFixed(4)}`);
@@ -79,9 +82,21 @@ function numberFlag(raw: string | undefined, fallback: number, flag: string): nu
   return n;
 }
 
+/**
+ * The trainer keeps its tensors on the CPU, which Gloo reduces; NCCL reduces CUDA tensors only.
+ * Refused before any worker starts, with why (the addon lacks NCCL, or the trainer is CPU-only).
+ */
+function checkBackend(backend: string): asserts backend is Backend {
+  if (backend === "gloo") return;
+  if (backend !== "nccl") throw new InputError(`unknown backend "${backend}" (gloo or nccl)`, { field: "--dist-backend" });
+  const why = availableBackends().includes("nccl")
+    ? "the trainer keeps its tensors on the CPU and NCCL reduces CUDA tensors only"
+    : "this addon was built without NCCL (it needs a libtorch with CUDA and NCCL, built with FGRPO_CUDA)";
+  throw new InputError(`nccl is not available for fgrpo train: ${why}; use --dist-backend gloo (docs/distributed.md)`, { field: "--dist-backend" });
+}
+
 /** One data-parallel worker: joins the group, trains its share; a failed peer ends it with one line naming the rank. */
-function trainWorker(config: ReturnType<typeof parseConfig>, w: NonNullable<ReturnType<typeof workerEnv>>, timeoutS: number, backend: Backend, quiet: boolean): number {
-  if (backend !== "gloo" && backend !== "nccl") throw new InputError(`unknown backend "${backend}" (gloo or nccl)`, { field: "--dist-backend" });
+function trainWorker(config: ReturnType<typeof parseConfig>, w: NonNullable<ReturnType<typeof workerEnv>>, timeoutS: number, backend: Backend, quiet: boolean, bucketCapBytes: number): number {
   let group: ProcessGroup;
   try {
     group = ProcessGroup.init({ masterAddr: w.masterAddr, masterPort: w.masterPort, rank: w.rank, worldSize: w.worldSize, timeoutMs: Math.round(timeoutS * 1000), backend });
@@ -90,7 +105,7 @@ function trainWorker(config: ReturnType<typeof parseConfig>, w: NonNullable<Retu
     return 1;
   }
   try {
-    const r = runTraining(config, { quiet, dataParallel: new DataParallel(group) });
+    const r = runTraining(config, { quiet, dataParallel: new DataParallel(group, { bucketCapBytes }) });
     group.barrier();
     group.destroy();
     if (w.rank === 0) console.log(`model: ${r.finalModel}\nrun: ${r.outputDir}`);

@@ -11,13 +11,22 @@
  * SFT's cross-entropy and bnpo, rollouts otherwise), is the gradient of the global mean.
  */
 import * as T from "../../torch/index.js";
-import type { ProcessGroup } from "../../torch/distributed.js";
+import type { GradientReducer, ProcessGroup } from "../../torch/distributed.js";
 import { InputError } from "../../util/errors.js";
 import { JsonlLogger } from "./logger.js";
 import type { GlobalRewards } from "./rollouts.js";
 
 /** DDP's default bucket size: large enough for few collectives, small enough to bound the copies. */
 const BUCKET_BYTES = 25 << 20;
+/** DDP's first bucket (1 MB): small, so that the first all-reduce starts early in the backward. */
+const FIRST_BUCKET_BYTES = 1 << 20;
+
+export interface DataParallelOptions {
+  /** Gradient bucket cap in bytes (default 25 MB, DDP's); the first bucket is at most 1 MB. */
+  bucketCapBytes?: number;
+  /** Start bucket all-reduces during the backward pass (default true); false reduces after it. */
+  overlap?: boolean;
+}
 
 /** Record fields summed across ranks (counts and throughputs); `ms_*` and `logprob_mismatch` take the max; the rest the mean. */
 const SUMMED = new Set(["completion_tokens", "rollout_tokens_per_s", "rollouts_per_s"]);
@@ -26,8 +35,18 @@ const MAXED = (key: string) => key.startsWith("ms_") || key === "logprob_mismatc
 export class DataParallel {
   /** Seconds spent in gradient all-reduces since the last `takeReduceMs()`. */
   private reduceMs = 0;
+  private reducer: { params: T.Tensor[]; r: GradientReducer } | null = null;
+  /** Gradient buckets whose all-reduce started during a backward pass, and all buckets, since the last `takeOverlap()`. */
+  private bucketsInBackward = 0;
+  private buckets = 0;
+  readonly bucketCapBytes: number;
+  /** Whether `beforeBackward` arms the reducer (mutable: the benchmark alternates both modes). */
+  overlap: boolean;
 
-  constructor(readonly group: ProcessGroup) {}
+  constructor(readonly group: ProcessGroup, opts: DataParallelOptions = {}) {
+    this.bucketCapBytes = opts.bucketCapBytes ?? BUCKET_BYTES;
+    this.overlap = opts.overlap ?? true;
+  }
 
   get rank(): number {
     return this.group.rank;
@@ -75,44 +94,50 @@ export class DataParallel {
   }
 
   /**
+   * Call right before the backward pass of `params` (`weight`: the number of terms this rank's
+   * loss averages): the backward then starts each bucket's all-reduce as soon as its gradients
+   * are complete, overlapping communication with the rest of the backward.
+   */
+  beforeBackward(params: T.Tensor[], weight: number): void {
+    if (this.overlap) this.reducerFor(params).arm(weight);
+  }
+
+  /**
    * Replaces each parameter's gradient by the weighted mean over ranks (weight = the number of
    * terms this rank's loss averages) and returns the loss of the whole batch. A parameter gets a
    * gradient when any rank produced one. Non-finite values propagate, so every rank skips alike.
+   * The time counted is what the step waits for after its backward (the exposed all-reduce).
    */
   reduceGradients(params: T.Tensor[], loss: number, weight: number): number {
     const t0 = performance.now();
-    let total = loss, totalWeight = 1;
-    T.noGrad(() => {
-      const groups = buckets(params);
-      groups.forEach((bucket, b) => {
-        T.tidy(() => {
-          // [gradients…, has-gradient flags…] and, in the first bucket, [weight, weight·loss].
-          const extra = b === 0 ? [weight, weight * loss] : [];
-          const parts = bucket.map((p) => (p.grad ?? T.zeros(p.shape, { dtype: p.dtype, device: p.device })).reshape(-1).mul(weight));
-          parts.push(T.tensor(Float32Array.from([...bucket.map((p) => (p.grad === null ? 0 : 1)), ...extra]), { dtype: bucket[0]!.dtype, device: bucket[0]!.device }));
-          const flat = T.cat(parts);
-          this.group.allReduce([flat], "sum");
-          const n = bucket.reduce((s, p) => s + p.numel, 0);
-          const tail = flat.narrow(0, n, flat.numel - n).toFloat64Array();
-          if (b === 0) {
-            totalWeight = tail[bucket.length]!;
-            total = tail[bucket.length + 1]! / totalWeight;
-          }
-          flat.mul_(1 / totalWeight);
-          let off = 0;
-          bucket.forEach((p, i) => {
-            if (tail[i]! > 0) {
-              const g = flat.narrow(0, off, p.numel).reshape(...p.shape);
-              if (p.grad === null) p.grad = g.clone();
-              else p.grad.copy_(g);
-            }
-            off += p.numel;
-          });
-        });
-      });
-    });
+    const r = this.reducerFor(params).finish(loss, weight);
     this.reduceMs += performance.now() - t0;
-    return total;
+    this.bucketsInBackward += r.bucketsInBackward;
+    this.buckets += r.buckets;
+    return r.loss;
+  }
+
+  /** The fraction of gradient buckets whose all-reduce started during the backward since the last call. */
+  takeOverlap(): number {
+    const f = this.buckets > 0 ? this.bucketsInBackward / this.buckets : 0;
+    this.bucketsInBackward = this.buckets = 0;
+    return f;
+  }
+
+  /** The reducer of this parameter list (hooks on each parameter); a different list replaces it. */
+  private reducerFor(params: T.Tensor[]): GradientReducer {
+    const cur = this.reducer;
+    if (cur && cur.params.length === params.length && cur.params.every((p, i) => p === params[i])) return cur.r;
+    cur?.r.dispose();
+    const r = this.group.gradientReducer(params, this.bucketCapBytes, Math.min(FIRST_BUCKET_BYTES, this.bucketCapBytes));
+    this.reducer = { params: [...params], r };
+    return r;
+  }
+
+  /** Removes the gradient hooks (the parameters are then free to go). */
+  dispose(): void {
+    this.reducer?.r.dispose();
+    this.reducer = null;
   }
 
   /** Milliseconds spent reducing gradients since the last call. */

@@ -97,6 +97,14 @@ export class TrainingLoop {
   }
 
   /**
+   * Call right before `loss.backward()` with the `weight` that `update` will get: under data
+   * parallelism the backward then starts the gradient all-reduces as buckets complete.
+   */
+  beforeBackward(weight = 1): void {
+    this.opts.dataParallel?.beforeBackward([...this.opts.params.values()], weight);
+  }
+
+  /**
    * Clips and applies the accumulated gradients. Returns the gradient norm, or null when the step
    * was skipped because the loss or the gradient is not finite.
    */
@@ -231,5 +239,6 @@ export class TrainingLoop {
 
   dispose(): void {
     this.optimizer.dispose();
+    this.opts.dataParallel?.dispose();
   }
 }

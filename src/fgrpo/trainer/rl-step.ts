@@ -177,13 +177,14 @@ export function rlStep(ctx: RlContext): RlStepRecord {
           const refModel = ctx.reference?.model;
           const ref = refModel ? T.noGrad(() => refModel.withoutAdapters(() => scoreCompletions(refModel, prompts, completions, scoreOpts(idx)).logprobs)) : null;
           const out = objective(ctx, scored.logprobs, oldLogprobs.get(mb)!, ref, m);
+          // bnpo averages over the minibatch's tokens: data-parallel ranks weigh their gradients by them.
+          const weight = rl.method === "grpo" && rl.loss_type === "bnpo" ? Math.max(1, m.completion.sum().item()) : 1;
           const t1 = performance.now();
           msScoring += t1 - t0;
+          loop.beforeBackward(weight);
           out.loss.backward();
           // The update time covers backward, gradient clipping and the optimizer step.
           msUpdate += performance.now() - t1;
-          // bnpo averages over the minibatch's tokens: data-parallel ranks weigh their gradients by them.
-          const weight = rl.method === "grpo" && rl.loss_type === "bnpo" ? Math.max(1, m.completion.sum().item()) : 1;
           return { loss: out.loss.item(), metrics: out.metrics, entropy: meanTokenEntropy(scored.entropy, m.completion), weight };
         });
         const t2 = performance.now();

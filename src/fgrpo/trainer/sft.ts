@@ -179,14 +179,16 @@ export function sftStep(
   // Data parallel: every rank draws the whole batch (keeping the data stream in step) and trains on its share.
   const dp = loop.opts.dataParallel;
   const pairs = dp ? dp.share(batchSize).map((i) => drawn[i]!) : drawn;
+  // The loss is a mean over completion tokens: ranks weigh their gradients by their token counts.
+  const weight = pairs.reduce((n, p) => n + p.completion.length, 0);
   const r = T.tidy(() => {
     const { loss, logits, targets, historyLoss } = sftLoss(policy.model, pairs, task.policyCodec.padId, constrained, true, dropout, history);
+    loop.beforeBackward(weight);
     loss.backward();
     const correct = T.noGrad(() => logits.argmax(-1).eq(targets).float().mean().item());
     return { loss: loss.item(), tokenAccuracy: correct, historyLoss: historyLoss?.item() ?? null };
   });
-  // The loss is a mean over completion tokens: ranks weigh their gradients by their token counts.
-  const gradNorm = loop.update(r.loss, pairs.reduce((n, p) => n + p.completion.length, 0));
+  const gradNorm = loop.update(r.loss, weight);
   loop.step += 1;
   // `loss` includes the weighted history term; `history_loss` is that term unweighted.
   const extra = r.historyLoss === null ? {} : { history_loss: r.historyLoss };
