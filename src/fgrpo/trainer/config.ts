@@ -15,7 +15,7 @@ const nonNegInt = z.number().int().nonnegative();
 const nonNeg = z.number().nonnegative();
 const schedule = z.enum(["constant", "linear", "cosine"]);
 
-/** The synthetic task's generator (docs/synthetic.md); pool size and seed are task.pool_size and seed. */
+/** The synthetic task's generator (docs/tasks.md, "Synthetic task"); pool size and seed are task.pool_size and seed. */
 export const SyntheticSection = z.object({
   /** Gold candidates per pool (the query's category): the optimal slate's size. */
   gold_size: positiveInt.default(SYN.goldSize),
@@ -34,7 +34,7 @@ export const SyntheticSection = z.object({
 }).strict();
 
 export const TaskSection = z.object({
-  /** `rec` (sequential recommendation), `qa` (multi-hop QA) or `synthetic` (the controlled task, docs/synthetic.md). */
+  /** `rec` (sequential recommendation), `qa` (multi-hop QA) or `synthetic` (the controlled task, docs/tasks.md, "Synthetic task"). */
   task: z.enum(["rec", "qa", "synthetic"]).default("rec"),
   /** Data paths (see docs/tasks.md); null = the bundled data. */
   data: z.union([z.string().transform((s) => [s]), z.array(z.string())]).nullable().default(null),
