@@ -32,6 +32,8 @@ const { values } = parseArgs({
     lrs: { type: "string", default: "0.001,0.003" },
     out: { type: "string", default: "runs/experiments/synthetic-credit" },
     summarize: { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
+    markdown: { type: "boolean", default: false },
   },
 });
 const list = (s) => s.split(",").map((x) => x.trim()).filter(Boolean);
@@ -126,6 +128,7 @@ const rows = readdirSync(out).filter((f) => /^results-.*\.jsonl$/.test(f)).sort(
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs) => Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / Math.max(1, xs.length - 1));
 const fmt = (x) => x.toFixed(3);
+const json = values.json;
 const summary = [];
 for (const start of [...new Set(rows.map((r) => r.start))]) {
   const startRows = rows.filter((r) => r.start === start && r.method === "start");
@@ -134,11 +137,13 @@ for (const start of [...new Set(rows.map((r) => r.start))]) {
     const byLr = new Map();
     for (const r of rows.filter((x) => x.start === start && x.method === method)) byLr.set(r.lr, [...(byLr.get(r.lr) ?? []), r]);
     const score = (rs) => mean(rs.map((r) => r.valid.slate_recall + r.valid.rank_ndcg_in_slate));
-    const [lr, rs] = [...byLr].sort((a, b) => score(b[1]) - score(a[1]))[0];
+    const best = [...byLr].sort((a, b) => score(b[1]) - score(a[1]))[0][0];
+    // The validation-chosen rate first (lr_choice "best"), then every rate of the grid ("grid").
+    for (const [lr, rs] of [[best, byLr.get(best)], ...[...byLr].sort((a, b) => a[0] - b[0])]) {
     const steps = Math.min(...rs.map((r) => r.curve.length));
     const at = (key, from, to) => mean(rs.map((r) => mean(r.curve.slice(from, to).map((c) => c[key]))));
     summary.push({
-      start, method, lr, seeds: rs.length, lrs_tried: [...byLr.keys()].join("/"),
+      start, method, lr_choice: summary.some((x) => x.start === start && x.method === method) ? "grid" : "best", lr, seeds: rs.length, lrs_tried: [...byLr.keys()].join("/"),
       valid_score: score(rs),
       test_gen: mean(rs.map((r) => r.test.slate_recall)), test_gen_sd: sd(rs.map((r) => r.test.slate_recall)),
       test_rank: mean(rs.map((r) => r.test.rank_ndcg_in_slate)), test_rank_sd: sd(rs.map((r) => r.test.rank_ndcg_in_slate)),
@@ -148,10 +153,29 @@ for (const start of [...new Set(rows.map((r) => r.start))]) {
       zero_var_gen: at("zg", 0, steps), zero_var_rank: at("zr", 0, steps), zero_var_joint: at("zj", 0, steps),
       adv_std_gen: at("ag", 0, steps), adv_std_rank: at("ar", 0, steps), adv_std_joint: at("aj", 0, steps),
       minutes: mean(rs.map((r) => r.ms)) / 60000,
+      per_seed_test: rs.map((r) => `s${r.seed}:${fmt(r.test.slate_recall)}/${fmt(r.test.rank_ndcg_in_slate)}`).join(","),
     });
+    }
   }
 }
-for (const s of summary) {
+const pm = (m, d) => `${fmt(m)} ± ${fmt(d)}`;
+const curve = (c) => c.map(fmt).join(" → ");
+if (values.markdown) {
+  for (const start of [...new Set(summary.map((s) => s.start))]) {
+    console.log(`\n### start: ${start}\n`);
+    console.log("| method | lr | test slate recall | test rank NDCG in slate | sampled R_gen by quarter of the budget | sampled R_rank by quarter | zero-var groups gen / rank / joint | adv. std gen / rank / joint | per seed (recall/rank) |");
+    console.log("|---|---|---|---|---|---|---|---|---|");
+    for (const s of summary.filter((x) => x.start === start)) {
+      if (s.method.startsWith("start")) {
+        console.log(`| start, no RL | — | ${pm(s.test_gen, s.test_gen_sd)} | ${pm(s.test_rank, s.test_rank_sd)} | | | | | |`);
+        continue;
+      }
+      const name = s.lr_choice === "best" ? `**${s.method}** (lr chosen on valid)` : s.method;
+      console.log(`| ${name} | ${s.lr} | ${pm(s.test_gen, s.test_gen_sd)} | ${pm(s.test_rank, s.test_rank_sd)} | ${curve(s.gen_curve)} | ${curve(s.rank_curve)} | ${fmt(s.zero_var_gen)} / ${fmt(s.zero_var_rank)} / ${fmt(s.zero_var_joint)} | ${fmt(s.adv_std_gen)} / ${fmt(s.adv_std_rank)} / ${fmt(s.adv_std_joint)} | ${s.per_seed_test} |`);
+    }
+  }
+} else if (json) for (const s of summary) console.log(JSON.stringify(s));
+else for (const s of summary) {
   const parts = Object.entries(s).map(([k, v]) => `${k}=${Array.isArray(v) ? v.map(fmt).join("→") : typeof v === "number" && !Number.isInteger(v) ? fmt(v) : v}`);
   console.log(parts.join("  "));
 }
