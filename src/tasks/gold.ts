@@ -17,9 +17,10 @@ export interface GoldTargetOptions {
   /**
    * Order of the slate. `position` (default): ascending pool position, so the slate reads as an
    * unordered set and its order reveals nothing about which ids are gold. `gold-first`: gold ids,
-   * then filler in filler order.
+   * then filler in filler order. `random`: a random order from `rng` (the slate as a set, for
+   * models that name candidates by item tokens and do not see positions).
    */
-  slateOrder?: "position" | "gold-first";
+  slateOrder?: "position" | "gold-first" | "random";
 }
 
 /** A target completion in 1-based pool positions. */
@@ -48,8 +49,15 @@ export function goldTarget(example: RankingExample, opts: GoldTargetOptions = {}
   const goldSet = new Set(gold);
   const filler = fillerOrder(example, opts, position).filter((p) => !goldSet.has(p)).slice(0, nMax - gold.length);
   const slate = [...gold, ...filler];
-  if ((opts.slateOrder ?? "position") === "position") slate.sort((a, b) => a - b);
-  return { slate, ranking: [...gold, ...filler].slice(0, kMax) };
+  return { slate: orderSlate(slate, opts), ranking: [...gold, ...filler].slice(0, kMax) };
+}
+
+function orderSlate(slate: number[], opts: GoldTargetOptions): number[] {
+  const order = opts.slateOrder ?? "position";
+  if (order === "position") return slate.sort((a, b) => a - b);
+  if (order === "gold-first") return slate;
+  if (!opts.rng) throw new Error('goldTarget: slateOrder "random" needs an rng');
+  return opts.rng.shuffle(slate);
 }
 
 function fillerOrder(example: RankingExample, opts: GoldTargetOptions, position: Map<string, number>): number[] {
@@ -66,4 +74,28 @@ function fillerOrder(example: RankingExample, opts: GoldTargetOptions, position:
     if (p === undefined) throw new Error(`goldTarget: retrieverRank of example "${example.id}" names "${id}", which is not in the pool`);
     return p;
   });
+}
+
+/** What SFT teaches: both phases (`gold`), or one phase solved and the other random. */
+export type SftTargetKind = "gold" | "slate_only" | "rank_only";
+
+/**
+ * An SFT target that solves one phase only, so RL can start where one phase is right and the
+ * other is not (the credit-assignment experiment, docs/results-synthetic.md):
+ * - `slate_only`: the gold target's slate, its ranking a random draw from the slate in random order;
+ * - `rank_only`: a random slate of the gold slate's size, ranked in its best order under NDCG
+ *   (gold items by grade, highest first; then the others in random order), i.e. the ranking a
+ *   perfect ranker gives the slate it is handed.
+ * `gold` is `goldTarget`. The draws come from `rng`.
+ */
+export function sftTarget(example: RankingExample, kind: SftTargetKind, opts: GoldTargetOptions & { rng: Rng }): GoldTarget {
+  const gold = goldTarget(example, opts);
+  if (kind === "gold") return gold;
+  const k = gold.ranking.length;
+  if (kind === "slate_only") return { slate: gold.slate, ranking: opts.rng.shuffle([...gold.slate]).slice(0, k) };
+  const drawn = opts.rng.shuffle(example.pool.map((_, i) => i + 1)).slice(0, gold.slate.length);
+  const grade = (p: number) => example.relevant.get(example.pool[p - 1]!.id) ?? 0;
+  // Array.prototype.sort is stable: equal grades keep the random draw order.
+  const ranking = [...drawn].sort((a, b) => grade(b) - grade(a)).slice(0, k);
+  return { slate: orderSlate(drawn, opts), ranking };
 }

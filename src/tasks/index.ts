@@ -19,7 +19,10 @@ export { splitQa, QaPoolBuilder, buildQaExamples, type QaSplits, type QaSplitOpt
 // Prompts, SFT targets, vocabulary.
 export { promptSymbols, completionSymbols, completionText, textPrompt, poolIdSymbol, itemSymbol, PROMPT_TAGS } from "./prompts.js";
 export type { SymbolPromptOptions, TextPromptOptions, TextPrompt, ChatMessage } from "./prompts.js";
-export { goldTarget, type GoldTarget, type GoldTargetOptions } from "./gold.js";
+export { goldTarget, sftTarget, type GoldTarget, type GoldTargetOptions, type SftTargetKind } from "./gold.js";
+// The controlled synthetic task.
+export { syntheticExample, syntheticExamples, checkSyntheticOptions, parseSyntheticCandidate, DEFAULT_SYNTHETIC_OPTIONS, type SyntheticOptions, type SyntheticSplit } from "./synthetic/generate.js";
+export { AttributeRanker } from "./synthetic/baseline.js";
 export { buildTaskVocab, type TaskVocabOptions } from "./vocab.js";
 export { Bm25Index, bm25Terms, type Bm25Params } from "./bm25.js";
 export { words, truncateWords } from "./text.js";

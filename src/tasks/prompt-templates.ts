@@ -59,6 +59,17 @@ export const DEFAULT_PROMPT_TEMPLATES: Readonly<Record<TaskName, Readonly<Prompt
     title_tokens: 24,
     passage_tokens: 48,
   }),
+  synthetic: Object.freeze({
+    system: "You are given a query category and candidates, each with a category c<k> and a grade g<v>. You select the candidates of the query's category, and rank them by grade.",
+    user:
+      "Query category: {question}\n\nCandidates, each with an id [1] to [{n}]:\n{candidates}\n\n" +
+      "First select between 1 and {n_max} candidates of the query's category; then rank at most {k_max} of the selected ones, highest grade first.\n" +
+      LAYOUT_RULES,
+    history_item: "{i}. {title}",
+    candidate: "[{i}] {text}",
+    title_tokens: 24,
+    passage_tokens: 48,
+  }),
 });
 
 const COMMON = ["n", "n_max", "k_max"];

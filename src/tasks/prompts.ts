@@ -43,13 +43,17 @@ export interface SymbolPromptOptions {
  * The prompt as symbols. Rec: `<bos> <HIST> item:… </HIST> <POOL> [1] item:… [2] item:… </POOL>`.
  * QA: `<bos> <Q> words </Q> <POOL> [1] words [2] words … </POOL>`, where words are lower-cased
  * runs of letters and digits (see `words`), the question cut to `questionWords` and each
- * passage ("title: text") to `passageWords`.
+ * passage ("title: text") to `passageWords`. Synthetic: `<bos> <Q> c2 </Q> <POOL> [1] item:c0g5 … </POOL>`.
  */
 export function promptSymbols(example: RankingExample, opts: SymbolPromptOptions = {}): string[] {
   const t = PROMPT_TAGS;
   const out: string[] = [t.bos];
   if (example.task === "rec") {
     out.push(t.openHistory, ...(example.history ?? []).slice(-(opts.maxHistory ?? 20)).map(itemSymbol), t.closeHistory, t.openPool);
+    example.pool.forEach((c, i) => out.push(poolIdSymbol(i + 1), itemSymbol(c.id)));
+  } else if (example.task === "synthetic") {
+    // Candidate ids are their attributes ("c2g5"): one item symbol each, like rec items.
+    out.push(t.openQuestion, example.question ?? "", t.closeQuestion, t.openPool);
     example.pool.forEach((c, i) => out.push(poolIdSymbol(i + 1), itemSymbol(c.id)));
   } else {
     out.push(t.openQuestion, ...words(example.question ?? "").slice(0, opts.questionWords ?? 32), t.closeQuestion, t.openPool);

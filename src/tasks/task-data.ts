@@ -9,6 +9,7 @@ import { RecPoolBuilder } from "./rec/examples.js";
 import { loadRecData, type RecFormat } from "./rec/load.js";
 import { splitLeaveOneOut, type SplitOptions } from "./rec/splits.js";
 import type { LoadReport, OnError, RankingExample, TaskName } from "./types.js";
+import { checkSyntheticOptions, DEFAULT_SYNTHETIC_OPTIONS, syntheticExamples, type SyntheticOptions } from "./synthetic/generate.js";
 import { InputError } from "../util/errors.js";
 import { statSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -38,6 +39,8 @@ export interface TaskDataOptions {
   distractors?: "bm25" | "random";
   maxWords?: number;
   qaSplit?: QaSplitOptions;
+  /** Synthetic: the generator's options (pool size and seed come from `poolSize` and `seed`). */
+  synthetic?: Partial<Omit<SyntheticOptions, "poolSize" | "seed">>;
 }
 
 /** A loaded task: its splits turned into pools on demand, and what baselines are fit on. */
@@ -54,7 +57,25 @@ export interface TaskData {
 
 /** Loads a task's data, splits it and prepares pool building: the one entry point for the CLI and the trainer. */
 export function loadTaskData(opts: TaskDataOptions): TaskData {
-  return opts.task === "rec" ? loadRec(opts) : loadQa(opts);
+  return opts.task === "rec" ? loadRec(opts) : opts.task === "qa" ? loadQa(opts) : loadSynthetic(opts);
+}
+
+function loadSynthetic(opts: TaskDataOptions): TaskData {
+  if (opts.data?.length) throw new InputError("the synthetic task generates its data: give no data paths", { field: "task.data" });
+  const o: SyntheticOptions = { ...DEFAULT_SYNTHETIC_OPTIONS, ...opts.synthetic, poolSize: opts.poolSize ?? 20, seed: opts.seed ?? 0 };
+  o.examples = { ...DEFAULT_SYNTHETIC_OPTIONS.examples, ...opts.synthetic?.examples };
+  const problem = checkSyntheticOptions(o);
+  if (problem) throw new InputError(problem.message, { field: `synthetic.${problem.field}` });
+  return {
+    task: "synthetic",
+    report: { files: [], records: 0, skipped: [] },
+    summary: [
+      `synthetic task (seed ${o.seed}): pools of ${o.poolSize}, ${o.goldSize} gold of ${o.categories} categories, grades 1–${o.grades}, grade noise ${o.gradeNoise}`,
+      `splits: ${o.examples.train} train / ${o.examples.valid} valid / ${o.examples.test} test prompts`,
+    ],
+    examples: (split, limit) => syntheticExamples(o, split, limit),
+    baselineInputs: () => ({ seed: opts.seed }),
+  };
 }
 
 function loadRec(opts: TaskDataOptions): TaskData {

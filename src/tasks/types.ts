@@ -10,7 +10,8 @@ export interface PoolCandidate {
   text: string;
 }
 
-export type TaskName = "rec" | "qa";
+/** `synthetic`: the controlled task of src/tasks/synthetic/ (a query category; candidates "c<k> g<v>"). */
+export type TaskName = "rec" | "qa" | "synthetic";
 
 export interface RankingExample {
   /** Unique within a split: `user` for rec eval examples, `user@t` for rec training prefixes, the question id for QA. */
@@ -20,7 +21,7 @@ export interface RankingExample {
   history?: string[];
   /** Rec: the titles of `history` (same length), when the dataset has titles. */
   historyText?: string[];
-  /** QA: the question. */
+  /** QA: the question. Synthetic: the query category ("c2"). */
   question?: string;
   /** The pool in display order: position i is shown as [i+1]. Shuffled, so position carries no signal. */
   pool: PoolCandidate[];

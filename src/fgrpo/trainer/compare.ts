@@ -13,7 +13,8 @@ import { mkdirSync } from "node:fs";
 import { writeFileAtomic } from "../../util/atomic-write.js";
 import { bootstrapMeanCi, pairedTest } from "../../eval/bootstrap.js";
 import { evaluateRun, type EvalSummary, type QueryRun } from "../../eval/metrics.js";
-import { makeBaseline, QA_BASELINES, REC_BASELINES } from "../../tasks/baselines/index.js";
+import { baselinesOf, makeBaseline, QA_BASELINES, REC_BASELINES, SYNTHETIC_BASELINES } from "../../tasks/baselines/index.js";
+import type { TaskName } from "../../tasks/types.js";
 import { clipBounds, parseConfig, type TrainConfig } from "./config.js";
 import { runTraining, type RunHooks } from "./run.js";
 import { setupTask, type TaskSetup } from "./data.js";
@@ -24,7 +25,7 @@ import { EVAL_METRICS, evaluatePolicy } from "./evaluate.js";
 import { runDecoupled, DECOUPLED_METHODS } from "./decoupled.js";
 
 export const RL_METHODS = ["fgrpo", "grpo", "gspo", "gspo_token"] as const;
-export const COMPARE_METHODS: readonly string[] = ["sft", ...RL_METHODS, ...DECOUPLED_METHODS, ...new Set([...REC_BASELINES, ...QA_BASELINES])];
+export const COMPARE_METHODS: readonly string[] = ["sft", ...RL_METHODS, ...DECOUPLED_METHODS, ...new Set([...REC_BASELINES, ...QA_BASELINES, ...SYNTHETIC_BASELINES])];
 
 export interface CompareOptions {
   methods: string[];
@@ -61,10 +62,10 @@ export interface Comparison {
   reference: string;
 }
 
-export function validateMethods(methods: string[], task: "rec" | "qa"): void {
-  const classic: readonly string[] = task === "rec" ? REC_BASELINES : QA_BASELINES;
+export function validateMethods(methods: string[], task: TaskName): void {
+  const classic = baselinesOf(task);
   for (const m of methods) {
-    if (!COMPARE_METHODS.includes(m) || ((REC_BASELINES as readonly string[]).includes(m) || (QA_BASELINES as readonly string[]).includes(m)) && !classic.includes(m) && !isModelMethod(m)) {
+    if (!COMPARE_METHODS.includes(m) || (!isModelMethod(m) && !classic.includes(m))) {
       throw new Error(`unknown method "${m}" for task ${task}; allowed: sft, ${RL_METHODS.join(", ")}, ${DECOUPLED_METHODS.join(", ")}, ${classic.join(", ")}`);
     }
   }

@@ -8,15 +8,34 @@
 import { z } from "zod";
 import { InputError } from "../../util/errors.js";
 import { readJsonFile } from "../../util/json-file.js";
+import { checkSyntheticOptions, DEFAULT_SYNTHETIC_OPTIONS as SYN } from "../../tasks/synthetic/generate.js";
 
 const positiveInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
 const nonNeg = z.number().nonnegative();
 const schedule = z.enum(["constant", "linear", "cosine"]);
 
+/** The synthetic task's generator (docs/tasks.md, "Synthetic task"); pool size and seed are task.pool_size and seed. */
+export const SyntheticSection = z.object({
+  /** Gold candidates per pool (the query's category): the optimal slate's size. */
+  gold_size: positiveInt.default(SYN.goldSize),
+  /** Distinct categories (≥ 2). */
+  categories: positiveInt.default(SYN.categories),
+  /** Grade levels 1…grades (≥ gold_size: gold grades are distinct). */
+  grades: positiveInt.default(SYN.grades),
+  /** Probability that a gold candidate shows a random grade instead of its true one. */
+  grade_noise: z.number().min(0).lt(1).default(SYN.gradeNoise),
+  /** Prompts generated per split. */
+  examples: z.object({
+    train: positiveInt.default(SYN.examples.train),
+    valid: positiveInt.default(SYN.examples.valid),
+    test: positiveInt.default(SYN.examples.test),
+  }).strict().default({}),
+}).strict();
+
 export const TaskSection = z.object({
-  /** `rec` (sequential recommendation) or `qa` (multi-hop QA). */
-  task: z.enum(["rec", "qa"]).default("rec"),
+  /** `rec` (sequential recommendation), `qa` (multi-hop QA) or `synthetic` (the controlled task, docs/tasks.md, "Synthetic task"). */
+  task: z.enum(["rec", "qa", "synthetic"]).default("rec"),
   /** Data paths (see docs/tasks.md); null = the bundled data. */
   data: z.union([z.string().transform((s) => [s]), z.array(z.string())]).nullable().default(null),
   /** N, candidates per pool (20 [summary]). */
@@ -43,6 +62,8 @@ export const TaskSection = z.object({
    * docs/training.md and configs/prompts/); null = the task's built-in template.
    */
   prompt_template: z.string().nullable().default(null),
+  /** Synthetic task only: the generator's settings. */
+  synthetic: SyntheticSection.default({}),
 }).strict();
 
 export const LayoutSection = z.object({
@@ -55,7 +76,7 @@ export const LayoutSection = z.object({
    * `item` — its own item token (rec only), falling back to "[i]" for items the vocabulary lacks.
    * A model trained from scratch learns `item` far faster: an item's embedding can carry its
    * score, while "[i]" must be copied from wherever the item sits in the prompt. null = `item`
-   * for rec, `pool_id` for QA (passages are not single tokens).
+   * for rec and synthetic, `pool_id` for QA (passages are not single tokens).
    */
   id_tokens: z.enum(["pool_id", "item"]).nullable().default(null),
 }).strict();
@@ -130,6 +151,13 @@ export const SftSection = z.object({
   batch_size: positiveInt.default(32),
   /** Non-gold items that fill the gold slate (SPEC §5): retriever order, random, or pool order. */
   filler: z.enum(["retriever", "random", "pool"]).default("retriever"),
+  /**
+   * What SFT teaches [ours]: `gold` (default) — the gold slate and its gold ranking; `slate_only` —
+   * the gold slate, ranked in a random order; `rank_only` — a random slate, ranked as the gold
+   * grades order it (gold first, highest grade first). The last two give RL a start where one
+   * phase is solved and the other is not (docs/results-synthetic.md).
+   */
+  target: z.enum(["gold", "slate_only", "rank_only"]).default("gold"),
   /**
    * Dropout on the embeddings and on every residual branch during SFT steps only (SASRec's
    * regulariser; 0 = off). RL never drops: its ratios need the sampling and the scoring passes to
@@ -236,7 +264,7 @@ export type SftConfig = z.infer<typeof SftSection>;
 
 /** How completions name candidates, after the task default (item tokens for rec, "[i]" for QA). */
 export function idTokensOf(c: TrainConfig): "pool_id" | "item" {
-  return c.layout.id_tokens ?? (c.task.task === "rec" ? "item" : "pool_id");
+  return c.layout.id_tokens ?? (c.task.task === "qa" ? "pool_id" : "item");
 }
 
 /** The per-method clip presets used when `rl.epsilon` is null (GSPO paper: 3e-4 / 4e-4; GRPO: 0.2). */
@@ -283,7 +311,7 @@ function checkConsistency(c: TrainConfig, file: string): void {
   if (c.rl.top_p < 1 || c.rl.top_k > 0) {
     fail(c.rl.top_p < 1 ? "rl.top_p" : "rl.top_k", "top-p/top-k truncation cannot be replayed when scoring rollouts, so the trained and the sampled distributions would differ; use temperature only");
   }
-  if (c.layout.id_tokens === "item" && c.task.task !== "rec") fail("layout.id_tokens", `"item" needs single-token candidates (task rec); use "pool_id" for ${c.task.task}`);
+  if (c.layout.id_tokens === "item" && c.task.task === "qa") fail("layout.id_tokens", `"item" needs single-token candidates (task rec or synthetic); use "pool_id" for ${c.task.task}`);
   if (c.layout.n_max > c.task.pool_size) fail("layout.n_max", `n_max (${c.layout.n_max}) exceeds the pool size (${c.task.pool_size})`);
   if (c.layout.k_max > c.layout.n_max) fail("layout.k_max", `k_max (${c.layout.k_max}) exceeds n_max (${c.layout.n_max}): the ranking is drawn from the slate`);
   if (c.model.hidden_size % c.model.num_heads !== 0) fail("model.hidden_size", `hidden_size (${c.model.hidden_size}) must be divisible by num_heads (${c.model.num_heads})`);
@@ -304,7 +332,20 @@ function checkConsistency(c: TrainConfig, file: string): void {
   if (c.rl.max_steps > 0 && c.rl.warmup_steps > c.rl.max_steps) fail("rl.warmup_steps", `warmup_steps (${c.rl.warmup_steps}) exceeds max_steps (${c.rl.max_steps})`);
   if (c.sft.max_steps > 0 && c.sft.warmup_steps > c.sft.max_steps) fail("sft.warmup_steps", `warmup_steps (${c.sft.warmup_steps}) exceeds max_steps (${c.sft.max_steps})`);
   if (c.sft.early_stopping_patience > 0 && c.sft.eval_every === 0) fail("sft.early_stopping_patience", "early stopping needs validations during SFT: set sft.eval_every > 0");
+  if (c.task.task === "synthetic") checkSynthetic(c, fail);
   if (c.sft.history_loss_weight > 0 && c.task.task !== "rec") fail("sft.history_loss_weight", `the history loss needs a rec task (item histories), got task ${c.task.task}`);
+}
+
+/** The synthetic generator's own checks, with its option names mapped to config fields. */
+function checkSynthetic(c: TrainConfig, fail: (field: string, msg: string) => void): void {
+  const s = c.task.synthetic;
+  if (c.task.data !== null) fail("task.data", "the synthetic task generates its data: leave task.data null");
+  const problem = checkSyntheticOptions({ poolSize: c.task.pool_size, goldSize: s.gold_size, categories: s.categories, grades: s.grades, gradeNoise: s.grade_noise, examples: s.examples, seed: c.seed });
+  if (problem) {
+    const names: Record<string, string> = { poolSize: "task.pool_size", goldSize: "task.synthetic.gold_size", categories: "task.synthetic.categories", grades: "task.synthetic.grades", gradeNoise: "task.synthetic.grade_noise", seed: "seed" };
+    fail(names[problem.field] ?? `task.synthetic.${problem.field}`, problem.message);
+  }
+  if (c.layout.n_max < s.gold_size) fail("layout.n_max", `n_max (${c.layout.n_max}) is smaller than task.synthetic.gold_size (${s.gold_size}): the gold slate would not fit`);
 }
 
 /** Reads a JSON config file; errors name the file (and the line of a syntax error). */

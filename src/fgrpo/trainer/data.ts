@@ -6,7 +6,7 @@
  */
 import { loadTaskData, type SplitName, type TaskData } from "../../tasks/task-data.js";
 import { buildTaskVocab } from "../../tasks/vocab.js";
-import { goldTarget } from "../../tasks/gold.js";
+import { sftTarget } from "../../tasks/gold.js";
 import type { RankingExample } from "../../tasks/types.js";
 import { TaskVocab } from "../../models/task-vocab.js";
 import { Rng } from "../../util/random.js";
@@ -64,7 +64,11 @@ export function layoutOf(config: TrainConfig): RolloutLayout {
  */
 export function setupTask(config: TrainConfig, givenCodec?: PolicyCodec): TaskSetup {
   const t = config.task;
-  const data = loadTaskData({ task: t.task, data: t.data ?? undefined, poolSize: t.pool_size, seed: config.seed, negatives: t.negatives, firstStage: t.first_stage ?? undefined });
+  const s = t.synthetic;
+  const data = loadTaskData({
+    task: t.task, data: t.data ?? undefined, poolSize: t.pool_size, seed: config.seed, negatives: t.negatives, firstStage: t.first_stage ?? undefined,
+    synthetic: { goldSize: s.gold_size, categories: s.categories, grades: s.grades, gradeNoise: s.grade_noise, examples: s.examples },
+  });
   const promptOpts = { maxHistory: t.max_history, passageWords: t.max_passage_words };
   let trainExamples = data.examples("train");
   // A seeded shuffle before truncation, so `train_examples` takes a sample of users, not the first ones.
@@ -93,7 +97,12 @@ export function setupTask(config: TrainConfig, givenCodec?: PolicyCodec): TaskSe
       return v;
     },
     goldCompletion(e, rng) {
-      const target = goldTarget(e.example, { nMax: layout.nMax, kMax: layout.kMax, filler: config.sft.filler, rng });
+      // Synthetic pools have no first stage, so the default retriever filler becomes random; and
+      // the slate is taught as a set (random order): an item-token model does not see positions,
+      // and an order by grade would teach the ranking inside the slate phase.
+      const synthetic = t.task === "synthetic";
+      const filler = synthetic && config.sft.filler === "retriever" ? "random" : config.sft.filler;
+      const target = sftTarget(e.example, config.sft.target, { nMax: layout.nMax, kMax: layout.kMax, filler, rng, slateOrder: synthetic ? "random" : undefined });
       return e.codec.render(target);
     },
     toDocIds(e, r) {

@@ -89,7 +89,7 @@ function rankSlates(ranker: PolicyModel, task: TaskSetup, examples: readonly Enc
 
 /** The slate tokens of a classic first stage: its top-n_max of the pool, in pool order. */
 function classicSlates(task: TaskSetup, examples: readonly EncodedExample[], seed: number): number[][] {
-  const name = task.data.task === "rec" ? "itemknn" : "bm25";
+  const name = task.data.task === "rec" ? "itemknn" : task.data.task === "qa" ? "bm25" : "attributes";
   const ranker = makeBaseline(task.data.task, name, { ...task.data.baselineInputs(task.data.task === "qa" ? "test" : "train"), seed });
   return examples.map((e) => {
     const pos = new Map(e.example.pool.map((c, i) => [c.id, i + 1]));
