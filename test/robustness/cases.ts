@@ -221,6 +221,18 @@ const outputDirCases: [string, Record<string, string>, string, string][] = [
 for (const [name, files, dir, where] of outputDirCases) {
   add({ name: `train ${name}`, args: ["train", "--set", `output_dir=${dir}`, "--set", "sft.max_steps=1", "--set", "sft.warmup_steps=0", "--set", "rl.max_steps=0", "--quiet"], files, expect: [where] });
 }
+// A diverging update is stopped at the step that made it, naming the learning-rate field, before
+// any checkpoint (or the final model) can hold the broken weights. Every training method.
+const tiny = ["--set", "output_dir=$D/run", "--set", "task.eval_examples=8", "--quiet"];
+add({ name: "train sft learning_rate 1e30", args: ["train", ...tiny, "--set", "sft.max_steps=2", "--set", "sft.warmup_steps=0", "--set", "sft.save_every=1", "--set", "sft.learning_rate=1e30", "--set", "rl.max_steps=0"], expect: ["sft.learning_rate", "sft step 1", "1.00e+30"], noOutput: ["run/sft/checkpoints/step-000001", "run/final"] });
+add({ name: "train sft learning_rate infinite", args: ["train", ...tiny, "--set", "sft.max_steps=2", "--set", "sft.warmup_steps=0", "--set", "sft.learning_rate=1e400", "--set", "rl.max_steps=0"], expect: ["sft.learning_rate", "sft step 1", "NaN"], noOutput: ["run/sft/checkpoints/step-000001", "run/final"] });
+for (const method of ["fgrpo", "grpo", "gspo", "gspo_token"]) {
+  add({
+    name: `train rl ${method} learning_rate 1e30`,
+    args: ["train", ...tiny, "--set", "sft.max_steps=0", "--set", `rl.method=${method}`, "--set", "rl.max_steps=2", "--set", "rl.warmup_steps=0", "--set", "rl.save_every=1", "--set", "rl.prompts_per_step=2", "--set", "rl.num_generations=2", "--set", "rl.learning_rate=1e30"],
+    expect: ["rl.learning_rate", "rl step 1", "1.00e+30"], noOutput: ["run/rl/checkpoints/step-000001", "run/final"],
+  });
+}
 add({ name: "train missing config file", args: ["train", "--config", "$D/none.json"], expect: ["none.json"] });
 add({ name: "train config is a folder", args: ["train", "--config", "$D"], expect: ["$D"] });
 add({ name: "train unknown flag", args: ["train", "--bogus"], expect: ["bogus"] });
