@@ -167,6 +167,45 @@ for (const [name, args, where] of baselineFlags) add({ name: `baseline ${name}`,
 const sequences = Array.from({ length: 40 }, (_, u) => `${u} ${Array.from({ length: 6 }, (_, j) => ((u * 7 + j * 13) % 59) + 1).join(" ")}`).join("\n") + "\n";
 add({ name: "baseline retriever without candidate lists", args: ["baseline", "--task", "rec", "--method", "retriever", "--data", "$D/seq.txt", "--pool-size", "5"], files: { "seq.txt": sequences }, expect: ["seq.txt", "candidate"] });
 
+// Data that loads but leaves no usable user or question: the error names the file and counts why
+// each record was dropped, per reason, with the first line of each (issue 14: "the test split is
+// empty" said neither).
+const shortUsers = Array.from({ length: 12 }, (_, u) => `${u + 1} ${u + 100}`).join("\n") + "\n";
+const unusableRec: [string, string[], Record<string, string>, string[]][] = [
+  ["sequences all users too short", ["--data", "$D/x.txt", "--format", "sequences", "--pool-size", "5"], { "x.txt": shortUsers }, ["x.txt", "0 usable users of 12 records", "12 with fewer than 3 items"]],
+  ["sequences all lines malformed (skip-bad)", ["--data", "$D/x.txt", "--format", "sequences", "--skip-bad"], { "x.txt": "a\nb\n\nc\n" }, ["x.txt", "0 usable users of 3 records", "3 malformed", "first at $D/x.txt:1"]],
+  ["sequences short and malformed (skip-bad)", ["--data", "$D/x.txt", "--format", "sequences", "--skip-bad", "--pool-size", "2"], { "x.txt": "1 2\nb\n3 4 5\n" }, ["x.txt", "0 usable users of 3 records", "2 with fewer than 3 items", "1 malformed", "first at $D/x.txt:2"]],
+  ["sequences blank lines only", ["--data", "$D/x.txt", "--format", "sequences"], { "x.txt": "\n \n\t\n" }, ["x.txt", "no users", "no records"]],
+  ["jsonl all users too short", ["--data", "$D/r.jsonl", "--pool-size", "2"], { "r.jsonl": '{"user": "a", "items": ["1", "2"]}\n{"user": "b", "items": ["3"]}\n' }, ["r.jsonl", "0 usable users of 2 records", "2 with fewer than 3 items"]],
+  ["jsonl all lines malformed (skip-bad)", ["--data", "$D/r.jsonl", "--skip-bad"], { "r.jsonl": '{"user": "a"}\n{"user": "b", "items": 5}\n' }, ["r.jsonl", "0 usable users of 2 records", "malformed", "first at $D/r.jsonl:1"]],
+  ["movielens all users too short", ["--data", "$D/u.data", "--format", "movielens", "--pool-size", "2"], { "u.data": "1\t10\t5\t1\n1\t11\t5\t2\n2\t12\t4\t3\n" }, ["u.data", "0 usable users of 3 records (2 users read)", "2 with fewer than 3 items"]],
+  ["movielens all ratings below min-rating", ["--data", "$D/u.data", "--format", "movielens", "--min-rating", "5"], { "u.data": "1\t10\t1\t1\n1\t11\t2\t2\n" }, ["u.data"]],
+];
+for (const [name, args, files, expect] of unusableRec) add({ name: `baseline rec ${name}`, args: ["baseline", "--task", "rec", "--method", "popularity", ...args], files, expect });
+const unusableQa: [string, string, string[]][] = [
+  ["all questions incomplete", '{"_id": "q1", "question": "Q?", "supporting_facts": [["A", 0]], "context": [["B", ["b."]]]}\n{"_id": "q2", "question": "R?", "supporting_facts": [["C", 0]], "context": [["B", ["b."]]]}\n', ["qa.jsonl", "0 usable questions of 2 records", "2 with a supporting paragraph missing"]],
+  ["all records malformed (skip-bad)", '{"_id": "q1"}\n{"x": 1}\n', ["qa.jsonl", "0 usable questions of 2 records", "1 malformed", "first at $D/qa.jsonl:2"]],
+  ["blank lines only", "\n\n", ["qa.jsonl", "no questions"]],
+];
+for (const [name, text, expect] of unusableQa) add({ name: `baseline qa ${name}`, args: ["baseline", "--task", "qa", "--method", "bm25", "--data", "$D/qa.jsonl", "--skip-bad"], files: { "qa.jsonl": text }, expect });
+add({ name: "train rec data all users too short", args: ["train", "--set", "task.data=$D/x.txt", "--set", "task.pool_size=10", "--set", "output_dir=$D/run", "--quiet"], files: { "x.txt": Array.from({ length: 30 }, (_, u) => `u${u} ${u * 2 + 1} ${u * 2 + 2}`).join("\n") + "\n" }, expect: ["x.txt", "0 usable users of 30 records", "30 with fewer than 3 items"], noOutput: ["run/config.json"] });
+
+// A task pointed at the other task's data: the error says what the file is and which task reads it.
+const HOTPOT = '{"_id": "q1", "question": "Q?", "answer": "a", "supporting_facts": [["A", 0]], "context": [["A", ["a."]], ["B", ["b."]]]}\n';
+const wrongTask: [string, string[], Record<string, string>, string[]][] = [
+  ["qa on a sequence file", ["--task", "qa", "--method", "bm25", "--data", "$D/seq.txt"], { "seq.txt": sequences }, ["seq.txt", "recommendation sequence file", "not QA data", "task to rec"]],
+  ["qa on a RecBole folder", ["--task", "qa", "--method", "bm25", "--data", "$D/rb"], recbole("user_id:token\titem_id_list:token_seq\titem_id:token\nu1\t1 2\t3\n"), ["$D/rb", ".inter", "task to rec"]],
+  ["qa on a RecBole file", ["--task", "qa", "--method", "bm25", "--data", "$D/rb/X.test.inter"], recbole("user_id:token\titem_id_list:token_seq\titem_id:token\nu1\t1 2\t3\n"), ["X.test.inter", "RecBole", "not QA data", "task to rec"]],
+  ["qa on rec JSONL", ["--task", "qa", "--method", "bm25", "--data", "$D/r.jsonl"], { "r.jsonl": '{"user": "a", "items": ["1", "2", "3"]}\n' }, ["r.jsonl", "recommendation JSONL", "task to rec"]],
+  ["qa on MovieLens", ["--task", "qa", "--method", "bm25", "--data", "$D/u.data"], { "u.data": "1\t10\t5\t881250949\n" }, ["u.data", "MovieLens", "task to rec"]],
+  ["rec on HotpotQA JSONL", ["--task", "rec", "--method", "popularity", "--data", "$D/hotpot.jsonl"], { "hotpot.jsonl": HOTPOT }, ["hotpot.jsonl", "QA data", "not recommendation data", "task to qa"]],
+  ["rec on a HotpotQA folder", ["--task", "rec", "--method", "popularity", "--data", "$D/hp"], { "hp/dev.jsonl": HOTPOT }, ["dev.jsonl", "QA data", "task to qa"]],
+  ["rec on a HotpotQA JSON array", ["--task", "rec", "--method", "popularity", "--data", "$D/dev.json"], { "dev.json": `[${HOTPOT.trim()}]` }, ["dev.json", "QA data", "task to qa"]],
+];
+for (const [name, args, files, expect] of wrongTask) add({ name: `baseline ${name}`, args: ["baseline", ...args], files, expect });
+add({ name: "train qa task on rec data", args: ["train", "--set", "task.task=qa", "--set", "task.data=$D/seq.txt", "--set", "output_dir=$D/run", "--quiet"], files: { "seq.txt": sequences }, expect: ["seq.txt", "not QA data", "task to rec"], noOutput: ["run/config.json"] });
+add({ name: "train rec task on qa data", args: ["train", "--set", "task.data=$D/hotpot.jsonl", "--set", "output_dir=$D/run", "--quiet"], files: { "hotpot.jsonl": HOTPOT }, expect: ["hotpot.jsonl", "not recommendation data", "task to qa"], noOutput: ["run/config.json"] });
+
 // ---------------------------------------------------------------- train: configs
 const configCases: [string, string, string[]][] = [
   ["config syntax", '{"rl": {', ["cfg.json"]],
