@@ -272,6 +272,8 @@ for (const method of ["fgrpo", "grpo", "gspo", "gspo_token"]) {
     expect: ["rl.learning_rate", "rl step 1", "1.00e+30"], noOutput: ["run/rl/checkpoints/step-000001", "run/final"],
   });
 }
+add({ name: "train resume with a different config", args: ["train", "--set", "output_dir=$D/run", "--set", "sft.max_steps=1", "--set", "sft.warmup_steps=0", "--set", "rl.max_steps=0", "--quiet"], files: { "run/config.json": '{"seed": 5}' }, expect: ["run/config.json", "different config"] });
+add({ name: "baseline catalog smaller than the pool", args: ["baseline", "--task", "rec", "--method", "popularity", "--data", "$D/seq.txt", "--format", "sequences"], files: { "seq.txt": "1 a b c\n2 a b d\n3 b c d\n" }, expect: ["seq.txt", "4 distinct item(s)", "fewer than the pool size 20"] });
 add({ name: "train missing config file", args: ["train", "--config", "$D/none.json"], expect: ["none.json"] });
 add({ name: "train config is a folder", args: ["train", "--config", "$D"], expect: ["$D"] });
 add({ name: "train unknown flag", args: ["train", "--bogus"], expect: ["bogus"] });
@@ -301,8 +303,8 @@ const header = (json: string) => {
   len.writeBigUInt64LE(BigInt(h.length));
   return Buffer.concat([len, h]);
 };
-/** A valid safetensors file of zeros for HF_CONFIG's parameters (tied embeddings). */
-function tinyWeights(): Buffer {
+/** A valid safetensors file for HF_CONFIG's parameters (tied embeddings), every value `fill` (zeros by default). */
+function tinyWeights(fill = 0): Buffer {
   const shapes: [string, number[]][] = [
     ["model.embed_tokens.weight", [8, 4]], ["model.norm.weight", [4]],
     ...["q", "k", "v", "o"].map((p): [string, number[]] => [`model.layers.0.self_attn.${p}_proj.weight`, [4, 4]]),
@@ -316,7 +318,9 @@ function tinyWeights(): Buffer {
     entries[name] = { dtype: "F32", shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
-  return Buffer.concat([header(JSON.stringify(entries)), Buffer.alloc(offset)]);
+  const data = Buffer.alloc(offset);
+  for (let i = 0; i < offset; i += 4) data.writeFloatLE(fill, i);
+  return Buffer.concat([header(JSON.stringify(entries)), data]);
 }
 const TIED_CONFIG = JSON.stringify({ ...JSON.parse(HF_CONFIG), tie_word_embeddings: true, bos_token_id: 1 });
 
@@ -346,6 +350,7 @@ add({ name: "generate llama2c garbage header", args: ["generate", "--checkpoint"
 add({ name: "generate tokenizer garbage", args: ["generate", "--checkpoint", "$D/ck", "--tokenizer", "$D/tok.json", "--max-new-tokens", "3"], files: { "ck/config.json": TIED_CONFIG, "ck/model.safetensors": tinyWeights(), "tok.json": "{bad" }, expect: ["tok.json"] });
 add({ name: "generate tokenizer_config garbage", args: ["generate", "--checkpoint", "$D/ck", "--tokenizer", "$D/t/tokenizer.json", "--max-new-tokens", "3"], files: { "ck/config.json": TIED_CONFIG, "ck/model.safetensors": tinyWeights(), "t/tokenizer.json": '{"model": {"type": "BPE", "vocab": {}, "merges": []}}', "t/tokenizer_config.json": "{bad" }, expect: ["tokenizer_config.json"] });
 add({ name: "generate max-new-tokens past max_position_embeddings", args: ["generate", "--checkpoint", "$D/ck", "--max-new-tokens", "100"], files: { "ck/config.json": TIED_CONFIG, "ck/model.safetensors": tinyWeights() }, expect: ["--max-new-tokens", "max_position_embeddings"] });
+add({ name: "generate NaN weights", args: ["generate", "--checkpoint", "$D/ck", "--max-new-tokens", "3"], files: { "ck/config.json": TIED_CONFIG, "ck/model.safetensors": tinyWeights(NaN) }, expect: ["$D/ck", "NaN", "not finite"] });
 const generateFlags: [string, string[], string][] = [
   ["max-new-tokens word", ["--max-new-tokens", "many"], "--max-new-tokens"],
   ["max-new-tokens zero", ["--max-new-tokens", "0"], "--max-new-tokens"],
