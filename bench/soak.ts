@@ -65,6 +65,9 @@ export function run(args: string[]): void {
   for (let step = 1; step <= steps; step++) {
     rlStep(ctx);
     if (step % every === 0 || step === 1) {
+      // Diagnostic only (`node --expose-gc`): collect first, so heap_mb is the live JS heap rather
+      // than wherever V8's collection cycle happens to be. Changes RSS, so not for the reported series.
+      (globalThis as { gc?: () => void }).gc?.();
       const m = process.memoryUsage();
       const a = T.allocatorStats();
       const sample = {
