@@ -272,6 +272,12 @@ for (const method of ["fgrpo", "grpo", "gspo", "gspo_token"]) {
     expect: ["rl.learning_rate", "rl step 1", "1.00e+30"], noOutput: ["run/rl/checkpoints/step-000001", "run/final"],
   });
 }
+add({
+  name: "compare decoupled-rl learning_rate 1e30",
+  args: ["compare", "--config", "$D/cfg.json", "--methods", "decoupled-rl", "--seeds", "1", "--output", "$D/out"],
+  files: { "cfg.json": JSON.stringify({ sft: { max_steps: 1, warmup_steps: 0 }, rl: { max_steps: 2, warmup_steps: 0, learning_rate: 1e30, prompts_per_step: 2, num_generations: 2 }, task: { eval_examples: 8 } }) },
+  expect: ["rl.learning_rate", "selector-rl step 1", "1.00e+30"], noOutput: ["out/comparison.json"],
+});
 add({ name: "train resume with a different config", args: ["train", "--set", "output_dir=$D/run", "--set", "sft.max_steps=1", "--set", "sft.warmup_steps=0", "--set", "rl.max_steps=0", "--quiet"], files: { "run/config.json": '{"seed": 5}' }, expect: ["run/config.json", "different config"] });
 add({ name: "baseline catalog smaller than the pool", args: ["baseline", "--task", "rec", "--method", "popularity", "--data", "$D/seq.txt", "--format", "sequences"], files: { "seq.txt": "1 a b c\n2 a b d\n3 b c d\n" }, expect: ["seq.txt", "4 distinct item(s)", "fewer than the pool size 20"] });
 add({ name: "train missing config file", args: ["train", "--config", "$D/none.json"], expect: ["none.json"] });

@@ -89,12 +89,12 @@ for (const [phase, lr, what] of [["sft", 1e30, /parameter w as large as 1\.\d\de
   });
 }
 
-test("the first update blowing up says that no checkpoint had been written", () => {
+test("the first update blowing up says that no checkpoint of the phase had been written", () => {
   const { step, cleanup, loop } = setup("sft");
   try {
     loop.opts.settings.learning_rate = 1e30;
     const e = failureOf(step);
-    assert.match(e.message, /sft step 1: .*no checkpoint had been written yet$/);
+    assert.match(e.message, /sft step 1: .*no sft checkpoint had been written yet$/);
   } finally {
     cleanup();
   }

@@ -31,6 +31,8 @@ export interface OptimSettings {
 export interface LoopOptions {
   /** "sft" or "rl": names the log file and the checkpoint folder. */
   phase: string;
+  /** The config section `settings` come from, for the messages that name a field (default: `phase`). */
+  section?: "sft" | "rl";
   outputDir: string;
   params: Map<string, T.Tensor>;
   settings: OptimSettings;
@@ -129,8 +131,8 @@ export class TrainingLoop {
         const first = this.firstFailure!;
         const since = this.step > 0 ? ` (the parameters are those of step ${this.step}'s update, learning rate ${formatLr(this.optimizer.lr)})` : "";
         throw new StepFailure(
-          `${this.opts.phase} step ${this.step + 1}: ${this.failures} consecutive non-finite steps, the first at step ${first.step}: non-finite ${first.what}${since}; stopping. Lower ${this.opts.phase}.learning_rate; ${this.checkpointNote()}`,
-          { field: `${this.opts.phase}.learning_rate` },
+          `${this.opts.phase} step ${this.step + 1}: ${this.failures} consecutive non-finite steps, the first at step ${first.step}: non-finite ${first.what}${since}; stopping. Lower ${this.lrField}; ${this.checkpointNote()}`,
+          { field: this.lrField },
         );
       }
       return null;
@@ -165,9 +167,14 @@ export class TrainingLoop {
     }
     const what = Number.isNaN(value) ? "NaN" : value === Infinity ? "infinite" : `as large as ${value.toExponential(2)} (its square overflows float32, so every later loss is NaN)`;
     throw new StepFailure(
-      `${this.opts.phase} step ${this.step + 1}: the update (learning rate ${formatLr(this.optimizer.lr)}) made parameter ${name} ${what}; stopping before any checkpoint holds it. Lower ${this.opts.phase}.learning_rate; ${this.checkpointNote()}`,
-      { field: `${this.opts.phase}.learning_rate` },
+      `${this.opts.phase} step ${this.step + 1}: the update (learning rate ${formatLr(this.optimizer.lr)}) made parameter ${name} ${what}; stopping before any checkpoint holds it. Lower ${this.lrField}; ${this.checkpointNote()}`,
+      { field: this.lrField },
     );
+  }
+
+  /** The config field of the learning rate, which the messages that stop a diverging run name. */
+  private get lrField(): string {
+    return `${this.opts.section ?? this.opts.phase}.learning_rate`;
   }
 
   /** Where the run can be continued from, for the messages that stop it. */
@@ -178,7 +185,7 @@ export class TrainingLoop {
     } catch {
       latest = null;
     }
-    return latest !== null ? `the last good checkpoint, ${latest}, is untouched` : "no checkpoint had been written yet";
+    return latest !== null ? `the last good checkpoint, ${latest}, is untouched` : `no ${this.opts.phase} checkpoint had been written yet`;
   }
 
   /** Whether validation is due after the step just completed. */
