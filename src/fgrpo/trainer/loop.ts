@@ -150,11 +150,13 @@ export class TrainingLoop {
    * first norm or dot product it enters infinite and so every later loss NaN (lr 1e30 does this
    * in one AdamW step: every value moves by ≈ lr). The update is checked before anything can
    * save it, so no checkpoint holds such weights. Cost: one reduction over the parameters and
-   * one sync per step; the offending tensor is looked up only on failure.
+   * one sync per step, one tensor's worth of scratch; the offending tensor is looked up only on failure.
    */
   private checkParameters(params: T.Tensor[]): void {
     if (params.length === 0) return;
-    const largestOf = (ps: T.Tensor[]) => T.noGrad(() => T.tidy(() => T.stack(ps.map((p) => p.detach().abs().max().to("float32"))).max().item()));
+    // Each |p| is freed before the next is made (an inner tidy per tensor): one tidy around all
+    // of them would hold a float copy of the whole model at once.
+    const largestOf = (ps: T.Tensor[]) => T.noGrad(() => T.tidy(() => T.stack(ps.map((p) => T.tidy(() => p.detach().abs().max().to("float32")))).max().item()));
     if (largestOf(params) <= SQRT_FLT_MAX) return; // false for NaN too
     let name = "?", value = NaN;
     for (const [n, p] of this.opts.params) {
