@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <unordered_map>
 #include <utility>
@@ -41,6 +42,7 @@ constexpr size_t kPage = 4096;
 constexpr size_t kOctaveSplit = 128 << 10;  // from here on, classes are eighths of an octave
 constexpr uint64_t kIdleAllocs = 1 << 16;
 constexpr uint64_t kSweepEvery = 1 << 12;
+constexpr size_t kFitSlack = 2;  // a request may take a cached block up to this many times its class
 
 // The block size that serves a request of n bytes (n >= kMinCached).
 size_t SizeClass(size_t n) {
@@ -105,7 +107,7 @@ class CachingCpuAllocator final : public c10::Allocator {
 
   // Returns every cached block to the system.
   void EmptyCache() {
-    std::unordered_map<size_t, std::vector<Entry>> drop;
+    std::map<size_t, std::vector<Entry>> drop;
     {
       std::lock_guard<std::mutex> lock(mu_);
       drop.swap(free_);
@@ -160,11 +162,17 @@ class CachingCpuAllocator final : public c10::Allocator {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (++ticks_ % kSweepEvery == 0) SweepIdle(&idle);
-      auto it = free_.find(size);
-      if (it != free_.end() && !it->second.empty()) {
+      // Best fit: the smallest cached block that holds the request, up to kFitSlack times its
+      // class. Exact classes alone left each rollout width its own blocks, so the cache swung
+      // with the mix of widths of the last kIdleAllocs allocations; larger blocks already
+      // resident serve the shorter widths instead.
+      auto it = free_.lower_bound(size);
+      if (it != free_.end() && it->first <= size * kFitSlack) {
         // The most recently released block: its pages are the likeliest to be resident.
+        size = it->first;
         p = it->second.back().ptr;
         it->second.pop_back();
+        if (it->second.empty()) free_.erase(it);
         cached_ -= size;
         ++hits_;
       } else {
@@ -190,7 +198,7 @@ class CachingCpuAllocator final : public c10::Allocator {
   }
 
   std::mutex mu_;
-  std::unordered_map<size_t, std::vector<Entry>> free_;
+  std::map<size_t, std::vector<Entry>> free_;  // ordered: best fit is a lower_bound
   std::unordered_map<void*, size_t> sizes_;  // live mapped blocks
   size_t limit_ = 0;
   size_t cached_ = 0;

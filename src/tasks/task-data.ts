@@ -11,6 +11,8 @@ import { splitLeaveOneOut, type SplitOptions } from "./rec/splits.js";
 import type { LoadReport, OnError, RankingExample, TaskName } from "./types.js";
 import { checkSyntheticOptions, DEFAULT_SYNTHETIC_OPTIONS, syntheticExamples, type SyntheticOptions } from "./synthetic/generate.js";
 import { InputError } from "../util/errors.js";
+import { noUsableRecords } from "./unusable.js";
+import { qaDataForRec, recDataForQa } from "./data-kind.js";
 import { statSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
@@ -81,8 +83,22 @@ function loadSynthetic(opts: TaskDataOptions): TaskData {
 function loadRec(opts: TaskDataOptions): TaskData {
   const paths = opts.data?.length ? opts.data : [BUNDLED_GAMES_DIR];
   if (paths.length !== 1) throw new InputError(`rec takes one --data path (a directory of RecBole files, a sequence file, a MovieLens file, or a JSONL file), got ${paths.length}`);
+  // QA records read as a sequence file would become "users" named by JSON fragments: refused
+  // up front, saying which task reads them.
+  const wrongTask = qaDataForRec(firstDataFile(paths[0]!));
+  if (wrongTask) throw wrongTask;
   const data = loadRecData(paths[0]!, { format: opts.format, candidates: opts.candidates, minRating: opts.minRating, onError: opts.onError });
   const splits = splitLeaveOneOut(data, { evalUsers: opts.evalUsers });
+  if (splits.test.length === 0) {
+    const users = data.sequences.size;
+    throw noUsableRecords(paths[0]!, {
+      unit: "user", report: data.report, units: users,
+      dropped: [
+        [splits.tooShort, "with fewer than 3 items (a history, a valid and a test target are needed)"],
+        [users - splits.tooShort, `not among the users of the candidate file (${data.candidateSource ?? "none"})`],
+      ],
+    });
+  }
   const catalog = recStats(data).items;
   const poolSize = opts.poolSize ?? 20; // RecPoolBuilder's default
   if (catalog < poolSize) {
@@ -111,8 +127,21 @@ function loadRec(opts: TaskDataOptions): TaskData {
 
 function loadQa(opts: TaskDataOptions): TaskData {
   const files = opts.data?.length ? expandQaPaths(opts.data) : [...BUNDLED_HOTPOTQA_FILES];
-  const loaded = loadQaFiles(files, { onError: opts.onError });
+  let loaded;
+  try {
+    loaded = loadQaFiles(files, { onError: opts.onError });
+  } catch (e) {
+    throw (e instanceof InputError && files.map(recDataForQa).find((w) => w !== null)) || e;
+  }
   const splits = splitQa(loaded.questions, opts.qaSplit);
+  if (splits.incomplete.length === loaded.questions.length) {
+    const wrongTask = files.map(recDataForQa).find((w) => w !== null);
+    if (wrongTask) throw wrongTask;
+    throw noUsableRecords(files.join(", "), {
+      unit: "question", report: loaded.report, units: loaded.questions.length,
+      dropped: [[splits.incomplete.length, "with a supporting paragraph missing from the context"]],
+    });
+  }
   const cache = new Map<SplitName, ReturnType<typeof buildQaExamples>>();
   const built = (split: SplitName) => {
     let b = cache.get(split);
@@ -132,6 +161,17 @@ function loadQa(opts: TaskDataOptions): TaskData {
   };
 }
 
+/** The file to inspect for a wrong-task hint: the path, or a folder's first .json/.jsonl file. */
+function firstDataFile(path: string): string {
+  try {
+    if (!statSync(path).isDirectory()) return path;
+    const json = readdirSync(path).filter((n) => /\.jsonl?$/.test(n)).sort();
+    return json.length > 0 ? join(path, json[0]!) : path;
+  } catch {
+    return path;
+  }
+}
+
 /** QA `--data`: files, or directories whose .json/.jsonl files are all read (sorted by name). */
 function expandQaPaths(paths: readonly string[]): string[] {
   const out: string[] = [];
@@ -142,8 +182,17 @@ function expandQaPaths(paths: readonly string[]): string[] {
     } catch {
       throw new InputError("no such file or directory", { file: p });
     }
-    if (isDir) out.push(...readdirSync(p).filter((n) => /\.jsonl?$/.test(n)).sort().map((n) => join(p, n)));
-    else out.push(p);
+    if (!isDir) {
+      out.push(p);
+      continue;
+    }
+    const names = readdirSync(p);
+    const json = names.filter((n) => /\.jsonl?$/.test(n)).sort();
+    if (json.length === 0) {
+      const rec = names.some((n) => n.endsWith(".inter")) ? "; it holds RecBole .inter files, i.e. recommendation data: set the task to rec (--task rec, or \"task\": {\"task\": \"rec\"})" : "";
+      throw new InputError(`no .json or .jsonl file in this directory (task qa reads multi-hop QA records in JSON)${rec}`, { file: p });
+    }
+    out.push(...json.map((n) => join(p, n)));
   }
   return out;
 }

@@ -167,6 +167,45 @@ for (const [name, args, where] of baselineFlags) add({ name: `baseline ${name}`,
 const sequences = Array.from({ length: 40 }, (_, u) => `${u} ${Array.from({ length: 6 }, (_, j) => ((u * 7 + j * 13) % 59) + 1).join(" ")}`).join("\n") + "\n";
 add({ name: "baseline retriever without candidate lists", args: ["baseline", "--task", "rec", "--method", "retriever", "--data", "$D/seq.txt", "--pool-size", "5"], files: { "seq.txt": sequences }, expect: ["seq.txt", "candidate"] });
 
+// Data that loads but leaves no usable user or question: the error names the file and counts why
+// each record was dropped, per reason, with the first line of each (issue 14: "the test split is
+// empty" said neither).
+const shortUsers = Array.from({ length: 12 }, (_, u) => `${u + 1} ${u + 100}`).join("\n") + "\n";
+const unusableRec: [string, string[], Record<string, string>, string[]][] = [
+  ["sequences all users too short", ["--data", "$D/x.txt", "--format", "sequences", "--pool-size", "5"], { "x.txt": shortUsers }, ["x.txt", "0 usable users of 12 records", "12 with fewer than 3 items"]],
+  ["sequences all lines malformed (skip-bad)", ["--data", "$D/x.txt", "--format", "sequences", "--skip-bad"], { "x.txt": "a\nb\n\nc\n" }, ["x.txt", "0 usable users of 3 records", "3 malformed", "first at $D/x.txt:1"]],
+  ["sequences short and malformed (skip-bad)", ["--data", "$D/x.txt", "--format", "sequences", "--skip-bad", "--pool-size", "2"], { "x.txt": "1 2\nb\n3 4 5\n" }, ["x.txt", "0 usable users of 3 records", "2 with fewer than 3 items", "1 malformed", "first at $D/x.txt:2"]],
+  ["sequences blank lines only", ["--data", "$D/x.txt", "--format", "sequences"], { "x.txt": "\n \n\t\n" }, ["x.txt", "no users", "no records"]],
+  ["jsonl all users too short", ["--data", "$D/r.jsonl", "--pool-size", "2"], { "r.jsonl": '{"user": "a", "items": ["1", "2"]}\n{"user": "b", "items": ["3"]}\n' }, ["r.jsonl", "0 usable users of 2 records", "2 with fewer than 3 items"]],
+  ["jsonl all lines malformed (skip-bad)", ["--data", "$D/r.jsonl", "--skip-bad"], { "r.jsonl": '{"user": "a"}\n{"user": "b", "items": 5}\n' }, ["r.jsonl", "0 usable users of 2 records", "malformed", "first at $D/r.jsonl:1"]],
+  ["movielens all users too short", ["--data", "$D/u.data", "--format", "movielens", "--pool-size", "2"], { "u.data": "1\t10\t5\t1\n1\t11\t5\t2\n2\t12\t4\t3\n" }, ["u.data", "0 usable users of 3 records (2 users read)", "2 with fewer than 3 items"]],
+  ["movielens all ratings below min-rating", ["--data", "$D/u.data", "--format", "movielens", "--min-rating", "5"], { "u.data": "1\t10\t1\t1\n1\t11\t2\t2\n" }, ["u.data"]],
+];
+for (const [name, args, files, expect] of unusableRec) add({ name: `baseline rec ${name}`, args: ["baseline", "--task", "rec", "--method", "popularity", ...args], files, expect });
+const unusableQa: [string, string, string[]][] = [
+  ["all questions incomplete", '{"_id": "q1", "question": "Q?", "supporting_facts": [["A", 0]], "context": [["B", ["b."]]]}\n{"_id": "q2", "question": "R?", "supporting_facts": [["C", 0]], "context": [["B", ["b."]]]}\n', ["qa.jsonl", "0 usable questions of 2 records", "2 with a supporting paragraph missing"]],
+  ["all records malformed (skip-bad)", '{"_id": "q1"}\n{"x": 1}\n', ["qa.jsonl", "0 usable questions of 2 records", "1 malformed", "first at $D/qa.jsonl:2"]],
+  ["blank lines only", "\n\n", ["qa.jsonl", "no questions"]],
+];
+for (const [name, text, expect] of unusableQa) add({ name: `baseline qa ${name}`, args: ["baseline", "--task", "qa", "--method", "bm25", "--data", "$D/qa.jsonl", "--skip-bad"], files: { "qa.jsonl": text }, expect });
+add({ name: "train rec data all users too short", args: ["train", "--set", "task.data=$D/x.txt", "--set", "task.pool_size=10", "--set", "output_dir=$D/run", "--quiet"], files: { "x.txt": Array.from({ length: 30 }, (_, u) => `u${u} ${u * 2 + 1} ${u * 2 + 2}`).join("\n") + "\n" }, expect: ["x.txt", "0 usable users of 30 records", "30 with fewer than 3 items"], noOutput: ["run/config.json"] });
+
+// A task pointed at the other task's data: the error says what the file is and which task reads it.
+const HOTPOT = '{"_id": "q1", "question": "Q?", "answer": "a", "supporting_facts": [["A", 0]], "context": [["A", ["a."]], ["B", ["b."]]]}\n';
+const wrongTask: [string, string[], Record<string, string>, string[]][] = [
+  ["qa on a sequence file", ["--task", "qa", "--method", "bm25", "--data", "$D/seq.txt"], { "seq.txt": sequences }, ["seq.txt", "recommendation sequence file", "not QA data", "task to rec"]],
+  ["qa on a RecBole folder", ["--task", "qa", "--method", "bm25", "--data", "$D/rb"], recbole("user_id:token\titem_id_list:token_seq\titem_id:token\nu1\t1 2\t3\n"), ["$D/rb", ".inter", "task to rec"]],
+  ["qa on a RecBole file", ["--task", "qa", "--method", "bm25", "--data", "$D/rb/X.test.inter"], recbole("user_id:token\titem_id_list:token_seq\titem_id:token\nu1\t1 2\t3\n"), ["X.test.inter", "RecBole", "not QA data", "task to rec"]],
+  ["qa on rec JSONL", ["--task", "qa", "--method", "bm25", "--data", "$D/r.jsonl"], { "r.jsonl": '{"user": "a", "items": ["1", "2", "3"]}\n' }, ["r.jsonl", "recommendation JSONL", "task to rec"]],
+  ["qa on MovieLens", ["--task", "qa", "--method", "bm25", "--data", "$D/u.data"], { "u.data": "1\t10\t5\t881250949\n" }, ["u.data", "MovieLens", "task to rec"]],
+  ["rec on HotpotQA JSONL", ["--task", "rec", "--method", "popularity", "--data", "$D/hotpot.jsonl"], { "hotpot.jsonl": HOTPOT }, ["hotpot.jsonl", "QA data", "not recommendation data", "task to qa"]],
+  ["rec on a HotpotQA folder", ["--task", "rec", "--method", "popularity", "--data", "$D/hp"], { "hp/dev.jsonl": HOTPOT }, ["dev.jsonl", "QA data", "task to qa"]],
+  ["rec on a HotpotQA JSON array", ["--task", "rec", "--method", "popularity", "--data", "$D/dev.json"], { "dev.json": `[${HOTPOT.trim()}]` }, ["dev.json", "QA data", "task to qa"]],
+];
+for (const [name, args, files, expect] of wrongTask) add({ name: `baseline ${name}`, args: ["baseline", ...args], files, expect });
+add({ name: "train qa task on rec data", args: ["train", "--set", "task.task=qa", "--set", "task.data=$D/seq.txt", "--set", "output_dir=$D/run", "--quiet"], files: { "seq.txt": sequences }, expect: ["seq.txt", "not QA data", "task to rec"], noOutput: ["run/config.json"] });
+add({ name: "train rec task on qa data", args: ["train", "--set", "task.data=$D/hotpot.jsonl", "--set", "output_dir=$D/run", "--quiet"], files: { "hotpot.jsonl": HOTPOT }, expect: ["hotpot.jsonl", "not recommendation data", "task to qa"], noOutput: ["run/config.json"] });
+
 // ---------------------------------------------------------------- train: configs
 const configCases: [string, string, string[]][] = [
   ["config syntax", '{"rl": {', ["cfg.json"]],
@@ -221,6 +260,26 @@ const outputDirCases: [string, Record<string, string>, string, string][] = [
 for (const [name, files, dir, where] of outputDirCases) {
   add({ name: `train ${name}`, args: ["train", "--set", `output_dir=${dir}`, "--set", "sft.max_steps=1", "--set", "sft.warmup_steps=0", "--set", "rl.max_steps=0", "--quiet"], files, expect: [where] });
 }
+// A diverging update is stopped at the step that made it, naming the learning-rate field, before
+// any checkpoint (or the final model) can hold the broken weights. Every training method.
+const tiny = ["--set", "output_dir=$D/run", "--set", "task.eval_examples=8", "--quiet"];
+add({ name: "train sft learning_rate 1e30", args: ["train", ...tiny, "--set", "sft.max_steps=2", "--set", "sft.warmup_steps=0", "--set", "sft.save_every=1", "--set", "sft.learning_rate=1e30", "--set", "rl.max_steps=0"], expect: ["sft.learning_rate", "sft step 1", "1.00e+30"], noOutput: ["run/sft/checkpoints/step-000001", "run/final"] });
+add({ name: "train sft learning_rate infinite", args: ["train", ...tiny, "--set", "sft.max_steps=2", "--set", "sft.warmup_steps=0", "--set", "sft.learning_rate=1e400", "--set", "rl.max_steps=0"], expect: ["sft.learning_rate", "sft step 1", "NaN"], noOutput: ["run/sft/checkpoints/step-000001", "run/final"] });
+for (const method of ["fgrpo", "grpo", "gspo", "gspo_token"]) {
+  add({
+    name: `train rl ${method} learning_rate 1e30`,
+    args: ["train", ...tiny, "--set", "sft.max_steps=0", "--set", `rl.method=${method}`, "--set", "rl.max_steps=2", "--set", "rl.warmup_steps=0", "--set", "rl.save_every=1", "--set", "rl.prompts_per_step=2", "--set", "rl.num_generations=2", "--set", "rl.learning_rate=1e30"],
+    expect: ["rl.learning_rate", "rl step 1", "1.00e+30"], noOutput: ["run/rl/checkpoints/step-000001", "run/final"],
+  });
+}
+add({
+  name: "compare decoupled-rl learning_rate 1e30",
+  args: ["compare", "--config", "$D/cfg.json", "--methods", "decoupled-rl", "--seeds", "1", "--output", "$D/out"],
+  files: { "cfg.json": JSON.stringify({ sft: { max_steps: 1, warmup_steps: 0 }, rl: { max_steps: 2, warmup_steps: 0, learning_rate: 1e30, prompts_per_step: 2, num_generations: 2 }, task: { eval_examples: 8 } }) },
+  expect: ["rl.learning_rate", "selector-rl step 1", "1.00e+30"], noOutput: ["out/comparison.json"],
+});
+add({ name: "train resume with a different config", args: ["train", "--set", "output_dir=$D/run", "--set", "sft.max_steps=1", "--set", "sft.warmup_steps=0", "--set", "rl.max_steps=0", "--quiet"], files: { "run/config.json": '{"seed": 5}' }, expect: ["run/config.json", "different config"] });
+add({ name: "baseline catalog smaller than the pool", args: ["baseline", "--task", "rec", "--method", "popularity", "--data", "$D/seq.txt", "--format", "sequences"], files: { "seq.txt": "1 a b c\n2 a b d\n3 b c d\n" }, expect: ["seq.txt", "4 distinct item(s)", "fewer than the pool size 20"] });
 add({ name: "train missing config file", args: ["train", "--config", "$D/none.json"], expect: ["none.json"] });
 add({ name: "train config is a folder", args: ["train", "--config", "$D"], expect: ["$D"] });
 add({ name: "train unknown flag", args: ["train", "--bogus"], expect: ["bogus"] });
@@ -250,8 +309,8 @@ const header = (json: string) => {
   len.writeBigUInt64LE(BigInt(h.length));
   return Buffer.concat([len, h]);
 };
-/** A valid safetensors file of zeros for HF_CONFIG's parameters (tied embeddings). */
-function tinyWeights(): Buffer {
+/** A valid safetensors file for HF_CONFIG's parameters (tied embeddings), every value `fill` (zeros by default). */
+function tinyWeights(fill = 0): Buffer {
   const shapes: [string, number[]][] = [
     ["model.embed_tokens.weight", [8, 4]], ["model.norm.weight", [4]],
     ...["q", "k", "v", "o"].map((p): [string, number[]] => [`model.layers.0.self_attn.${p}_proj.weight`, [4, 4]]),
@@ -265,7 +324,9 @@ function tinyWeights(): Buffer {
     entries[name] = { dtype: "F32", shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
-  return Buffer.concat([header(JSON.stringify(entries)), Buffer.alloc(offset)]);
+  const data = Buffer.alloc(offset);
+  for (let i = 0; i < offset; i += 4) data.writeFloatLE(fill, i);
+  return Buffer.concat([header(JSON.stringify(entries)), data]);
 }
 const TIED_CONFIG = JSON.stringify({ ...JSON.parse(HF_CONFIG), tie_word_embeddings: true, bos_token_id: 1 });
 
@@ -295,6 +356,7 @@ add({ name: "generate llama2c garbage header", args: ["generate", "--checkpoint"
 add({ name: "generate tokenizer garbage", args: ["generate", "--checkpoint", "$D/ck", "--tokenizer", "$D/tok.json", "--max-new-tokens", "3"], files: { "ck/config.json": TIED_CONFIG, "ck/model.safetensors": tinyWeights(), "tok.json": "{bad" }, expect: ["tok.json"] });
 add({ name: "generate tokenizer_config garbage", args: ["generate", "--checkpoint", "$D/ck", "--tokenizer", "$D/t/tokenizer.json", "--max-new-tokens", "3"], files: { "ck/config.json": TIED_CONFIG, "ck/model.safetensors": tinyWeights(), "t/tokenizer.json": '{"model": {"type": "BPE", "vocab": {}, "merges": []}}', "t/tokenizer_config.json": "{bad" }, expect: ["tokenizer_config.json"] });
 add({ name: "generate max-new-tokens past max_position_embeddings", args: ["generate", "--checkpoint", "$D/ck", "--max-new-tokens", "100"], files: { "ck/config.json": TIED_CONFIG, "ck/model.safetensors": tinyWeights() }, expect: ["--max-new-tokens", "max_position_embeddings"] });
+add({ name: "generate NaN weights", args: ["generate", "--checkpoint", "$D/ck", "--max-new-tokens", "3"], files: { "ck/config.json": TIED_CONFIG, "ck/model.safetensors": tinyWeights(NaN) }, expect: ["$D/ck", "NaN", "not finite"] });
 const generateFlags: [string, string[], string][] = [
   ["max-new-tokens word", ["--max-new-tokens", "many"], "--max-new-tokens"],
   ["max-new-tokens zero", ["--max-new-tokens", "0"], "--max-new-tokens"],

@@ -7,6 +7,7 @@ import type { Tokenizer } from "../../models/tokenizers/tokenizer.js";
 import { HfTokenizer } from "../../models/tokenizers/hf-tokenizer.js";
 import { applyChatTemplate, type ChatMessage } from "../../models/tokenizers/chat-template.js";
 import { generate } from "../../generation/generate.js";
+import { InputError } from "../../util/errors.js";
 
 const spec: CommandSpec = {
   name: "generate",
@@ -86,7 +87,14 @@ const command: Command = {
       }
       const fromGenerationConfig = statSync(checkpoint).isDirectory() ? generationEosTokenIds(checkpoint) : [];
       const stopTokens = [...new Set([...model.config.eosTokenIds, ...fromGenerationConfig, ...(tokenizer?.eosId != null ? [tokenizer.eosId] : [])])];
-      const out = generate(model, [prompt], { maxNewTokens, greedy, temperature, topP, topK, seed, stopTokens });
+      let out;
+      try {
+        out = generate(model, [prompt], { maxNewTokens, greedy, temperature, topP, topK, seed, stopTokens });
+      } catch (e) {
+        // The sampler's error about the model's outputs (NaN weights) names no file: the checkpoint is it.
+        if (e instanceof InputError && e.location.file === undefined) throw new InputError(e.message, { file: checkpoint });
+        throw e;
+      }
       const ids = out.completions[0]!;
       const continuation = tokenizer ? continuationText(tokenizer, prompt, ids) : null;
       if (v.json) console.log(JSON.stringify({ token_ids: ids, text: continuation }));

@@ -102,7 +102,7 @@ function trainSft(name: string, config: TrainConfig, task: TaskSetup, pairOf: (e
   const policy = createPolicy(config, task.policyCodec as TaskVocabCodec, 512);
   initItemEmbeddings(policy, config, task);
   const loop = new TrainingLoop({
-    phase: name, outputDir: config.output_dir, params: policy.model.trainableParameters(), settings: config.sft, seed: config.seed * 2 + 1, config,
+    phase: name, section: "sft", outputDir: config.output_dir, params: policy.model.trainableParameters(), settings: config.sft, seed: config.seed * 2 + 1, config,
     saveModel: (dir) => savePolicy(policy, dir), loadModel: (dir) => loadPolicyWeights(policy, dir), bestMetric: "ndcg@5",
     maxConsecutiveFailures: config.rl.max_consecutive_failures, log: hooks.log,
   });
@@ -128,7 +128,7 @@ function trainRlStage(stage: "selector" | "ranker", config: TrainConfig, task: T
   const rl = config.rl;
   const reward = rewardConfigOf(rl);
   const loop = new TrainingLoop({
-    phase: `${stage}-rl`, outputDir: config.output_dir, params: policy.model.trainableParameters(), settings: rl, seed: config.seed * 2 + 2, config,
+    phase: `${stage}-rl`, section: "rl", outputDir: config.output_dir, params: policy.model.trainableParameters(), settings: rl, seed: config.seed * 2 + 2, config,
     saveModel: (dir) => savePolicy(policy, dir), loadModel: (dir) => loadPolicyWeights(policy, dir), bestMetric: "ndcg@5",
     maxConsecutiveFailures: rl.max_consecutive_failures, log: hooks.log,
   });

@@ -31,6 +31,8 @@ export interface OptimSettings {
 export interface LoopOptions {
   /** "sft" or "rl": names the log file and the checkpoint folder. */
   phase: string;
+  /** The config section `settings` come from, for the messages that name a field (default: `phase`). */
+  section?: "sft" | "rl";
   outputDir: string;
   params: Map<string, T.Tensor>;
   settings: OptimSettings;
@@ -51,6 +53,12 @@ export interface LoopOptions {
 /** A run that cannot go on (non-finite losses or parameters): the CLI prints it as one line. */
 export class StepFailure extends InputError {}
 
+/** A learning rate as a user writes it (1e+30, not 1000000000000000000000000000000). */
+const formatLr = (lr: number): string => (Math.abs(lr) >= 1e6 ? lr.toExponential() : String(lr));
+
+/** The largest float32 whose square is finite. */
+const SQRT_FLT_MAX = Math.sqrt(3.4028234663852886e38);
+
 export class TrainingLoop {
   readonly optimizer: T.AdamW;
   readonly dataRng: Rng;
@@ -63,6 +71,8 @@ export class TrainingLoop {
   /** Set by early stopping; saved with checkpoints so a resumed run stays stopped. */
   earlyStopped = false;
   private failures = 0;
+  /** The first of the current run of skipped steps: what the message that stops the run reports. */
+  private firstFailure: { step: number; what: string } | null = null;
 
   constructor(readonly opts: LoopOptions) {
     const s = opts.settings;
@@ -118,25 +128,74 @@ export class TrainingLoop {
     if (!Number.isFinite(lossValue) || !Number.isFinite(norm)) {
       this.optimizer.zeroGrad();
       this.failures += 1;
-      const msg = `${this.opts.phase} step ${this.step + 1}: non-finite ${Number.isFinite(lossValue) ? "gradient norm" : "loss"} (${Number.isFinite(lossValue) ? norm : lossValue}); step skipped (${this.failures}/${this.opts.maxConsecutiveFailures})`;
+      const what = Number.isFinite(lossValue) ? `gradient norm (${norm})` : `loss (${lossValue})`;
+      if (this.failures === 1) this.firstFailure = { step: this.step + 1, what };
+      const msg = `${this.opts.phase} step ${this.step + 1}: non-finite ${what}; step skipped (${this.failures}/${this.opts.maxConsecutiveFailures})`;
       this.opts.log?.(`warning: ${msg}`);
       this.logger.log({ step: this.step + 1, warning: msg });
       if (this.failures >= this.opts.maxConsecutiveFailures) {
-        throw new StepFailure(`${this.opts.phase}: ${this.failures} consecutive non-finite steps; stopping. The last good checkpoint is in ${join(this.dir, "checkpoints")}`);
+        // Skipping leaves the parameters as they are, so NaN in a row on different batches points
+        // at the parameters, i.e. at the updates before: the learning rate is what to change.
+        const first = this.firstFailure!;
+        const since = this.step > 0 ? ` (the parameters are those of step ${this.step}'s update, learning rate ${formatLr(this.optimizer.lr)})` : "";
+        throw new StepFailure(
+          `${this.opts.phase} step ${this.step + 1}: ${this.failures} consecutive non-finite steps, the first at step ${first.step}: non-finite ${first.what}${since}; stopping. Lower ${this.lrField}; ${this.checkpointNote()}`,
+          { field: this.lrField },
+        );
       }
       return null;
     }
     this.failures = 0;
     this.optimizer.update();
     this.optimizer.zeroGrad();
-    // A finite gradient can still make the parameters overflow: caught here, at the step that did
-    // it. (Parameters that stay finite but huge make the next losses NaN: those steps are skipped
-    // above, and a validation in between reports the NaN outputs in one line, see sampling.ts.)
-    const finite = T.noGrad(() => T.tidy(() => params.every((p) => p.isFinite().all().item() !== 0)));
-    if (!finite) {
-      throw new StepFailure(`${this.opts.phase} step ${this.step + 1}: the update made the parameters non-finite (learning rate ${this.optimizer.lr}); stopping. Lower ${this.opts.phase}.learning_rate; the last good checkpoint is in ${join(this.dir, "checkpoints")}`, { field: `${this.opts.phase}.learning_rate` });
-    }
+    this.checkParameters(params);
     return norm;
+  }
+
+  /**
+   * Stops the run at the step whose update broke the parameters: a value that is NaN, infinite,
+   * or so large that its square overflows float32 (|θ| > 1.8e19, FLT_MAX^½), which makes the
+   * first norm or dot product it enters infinite and so every later loss NaN (lr 1e30 does this
+   * in one AdamW step: every value moves by ≈ lr). The update is checked before anything can
+   * save it, so no checkpoint holds such weights. Cost: one reduction over the parameters and
+   * one sync per step, one tensor's worth of scratch; the offending tensor is looked up only on failure.
+   */
+  private checkParameters(params: T.Tensor[]): void {
+    if (params.length === 0) return;
+    // Each |p| is freed before the next is made (an inner tidy per tensor): one tidy around all
+    // of them would hold a float copy of the whole model at once.
+    const largestOf = (ps: T.Tensor[]) => T.noGrad(() => T.tidy(() => T.stack(ps.map((p) => T.tidy(() => p.detach().abs().max().to("float32")))).max().item()));
+    if (largestOf(params) <= SQRT_FLT_MAX) return; // false for NaN too
+    let name = "?", value = NaN;
+    for (const [n, p] of this.opts.params) {
+      const v = largestOf([p]);
+      if (!(v <= SQRT_FLT_MAX)) {
+        name = n;
+        value = v;
+        break;
+      }
+    }
+    const what = Number.isNaN(value) ? "NaN" : value === Infinity ? "infinite" : `as large as ${value.toExponential(2)} (its square overflows float32, so every later loss is NaN)`;
+    throw new StepFailure(
+      `${this.opts.phase} step ${this.step + 1}: the update (learning rate ${formatLr(this.optimizer.lr)}) made parameter ${name} ${what}; stopping before any checkpoint holds it. Lower ${this.lrField}; ${this.checkpointNote()}`,
+      { field: this.lrField },
+    );
+  }
+
+  /** The config field of the learning rate, which the messages that stop a diverging run name. */
+  private get lrField(): string {
+    return `${this.opts.section ?? this.opts.phase}.learning_rate`;
+  }
+
+  /** Where the run can be continued from, for the messages that stop it. */
+  private checkpointNote(): string {
+    let latest: string | null = null;
+    try {
+      latest = latestCheckpoint(this.dir);
+    } catch {
+      latest = null;
+    }
+    return latest !== null ? `the last good checkpoint, ${latest}, is untouched` : `no ${this.opts.phase} checkpoint had been written yet`;
   }
 
   /** Whether validation is due after the step just completed. */

@@ -126,7 +126,12 @@ function prepareTask(config: TrainConfig, out: string, writes: boolean): TaskSet
   return task;
 }
 
-function initialPolicy(config: TrainConfig, task: TaskSetup): PolicyModel {
+/**
+ * The policy a run starts from: the configured checkpoint, or a fresh model sized for the longest
+ * training prompt (which encodes every training prompt once, up front). Exported for the soak
+ * bench, so it measures the memory of a real run's setup.
+ */
+export function initialPolicy(config: TrainConfig, task: TaskSetup): PolicyModel {
   if (config.model.checkpoint) {
     const p = loadPolicyModel(config.model.checkpoint, task.policyCodec);
     configurePolicy(p, config.model);
