@@ -94,9 +94,9 @@ test("2 ranks reach the metrics of 1 process at the same global batch (SFT and F
   close(JSON.parse(readFileSync(join(one, "results.json"), "utf8")), JSON.parse(readFileSync(join(twoRankRun, "results.json"), "utf8")), 1e-4, "results");
 });
 
-test("GRPO with bnpo's token mean and batch-scaled rewards: 2 ranks reach 1 process's metrics too", { skip }, async () => {
-  // bnpo weighs each rank's gradient by its tokens; a batch std spans both ranks' rewards.
-  const rl = { method: "grpo", loss_type: "bnpo", scale_rewards: "batch", max_steps: 2, save_every: 0, eval_every: 0 };
+test("GRPO with dapo's global token mean and batch-scaled rewards: 2 ranks reach 1 process's metrics too", { skip }, async () => {
+  // dapo weighs each rank's gradient by its tokens; a batch std spans both ranks' rewards.
+  const rl = { method: "grpo", loss_type: "dapo", scale_rewards: "batch", max_steps: 2, save_every: 0, eval_every: 0 };
   const one = mkdtempSync(join(tmpdir(), "fgrpo-dist-grpo-one-"));
   runTraining(parseConfig(rawConfig(one, rl)), { quiet: true, log: () => {} });
   const two = mkdtempSync(join(tmpdir(), "fgrpo-dist-grpo-two-"));
