@@ -108,5 +108,8 @@ test("compare --config with a compare section: per-method rl, listed seeds, a re
   assert.equal(existsSync(join(dir2, "seed-3", "sft")), false);
   assert.equal(JSON.parse(readFileSync(join(dir2, "seed-3", "fgrpo", "config.json"), "utf8")).model.checkpoint, sft);
   const c2 = JSON.parse(readFileSync(join(dir2, "comparison.json"), "utf8"));
-  assert.deepEqual(c2.rows[0].runs, [sft]);
+  // The given model is no run of this comparison (no logs), like a classic baseline: the report reads it.
+  assert.deepEqual(c2.rows[0].runs, []);
+  const rep = spawnSync(process.execPath, [CLI, "report", dir2, "--output", join(work, "report.html")], { encoding: "utf8", cwd: work });
+  assert.equal(rep.status, 0, rep.stderr);
 });

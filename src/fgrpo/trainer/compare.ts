@@ -149,7 +149,8 @@ export function runComparison(base: TrainConfig, opts: CompareOptions): Comparis
       let perQuery: EvalSummary["perQuery"];
       if (method === "sft") {
         perQuery = evaluateModel(sftModel!, task, examples, base, seed);
-        s.runs.push(givenSft ? sftModel! : join(seedDir, "sft"));
+        // A given checkpoint is no run of this comparison (it has no logs to report), like a baseline.
+        if (!givenSft) s.runs.push(join(seedDir, "sft"));
       } else if (rlMethodOf(method, base.compare.rl_overrides) !== null) {
         const rl = methodRlConfig(base, method);
         log(`seed ${seed}: RL with ${method}${method === rl.method ? "" : ` (${rl.method})`} from the SFT model, learning rate ${rl.learning_rate}`);
