@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseConfig } from "../../src/fgrpo/trainer/config.js";
-import { methodRlConfig, rlMethodOf, validateMethods } from "../../src/fgrpo/trainer/compare.js";
+import { methodRlConfig, referenceMethod, rlMethodOf, validateMethods } from "../../src/fgrpo/trainer/compare.js";
 import { parseSeeds } from "../../src/cli/commands/compare.js";
 
 const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
@@ -33,6 +33,11 @@ test("compare.rl_overrides: built-in methods keep their method, variants name th
   assert.equal(rlMethodOf("sft", c.compare.rl_overrides), null);
   assert.equal(rlMethodOf("popularity", c.compare.rl_overrides), null);
   validateMethods(["fgrpo", "grpo", "grpo-drgrpo", "sft", "popularity"], "rec", c.compare.rl_overrides);
+  // Paired tests are against F-GRPO, or the first variant that runs it, else the first method.
+  const lrs = { "grpo-lr5e-4": { method: "grpo" as const }, "fgrpo-lr1e-4": { method: "fgrpo" as const } };
+  assert.equal(referenceMethod(["sft", "grpo-lr5e-4", "fgrpo-lr1e-4"], lrs), "fgrpo-lr1e-4");
+  assert.equal(referenceMethod(["sft", "fgrpo-lr1e-4", "fgrpo"], lrs), "fgrpo");
+  assert.equal(referenceMethod(["sft", "grpo-lr5e-4"], lrs), "sft");
 });
 
 test("compare.rl_overrides: bad variants and fields are one-line errors naming the field", () => {

@@ -212,9 +212,15 @@ function evaluateBaseline(method: string, task: TaskSetup, examples: ReturnType<
   return evaluateRun(runs, gold, EVAL_METRICS, { bootstrapSamples: 0 }).perQuery;
 }
 
+/** The method others are tested against: F-GRPO (or the first variant running it), else the first. */
+export function referenceMethod(methods: readonly string[], variants: TrainConfig["compare"]["rl_overrides"]): string {
+  if (methods.includes("fgrpo")) return "fgrpo";
+  return methods.find((m) => rlMethodOf(m, variants) === "fgrpo") ?? methods[0]!;
+}
+
 /** Pools per-query scores over seeds; CIs by bootstrap, paired tests against the reference. */
 function tabulate(scores: Map<string, MethodScores>, opts: CompareOptions, examples: number, base: TrainConfig): Comparison {
-  const reference = scores.has("fgrpo") ? "fgrpo" : opts.methods[0]!;
+  const reference = referenceMethod(opts.methods, base.compare.rl_overrides);
   const keys = (s: MethodScores) => [...s.perSeed].flatMap(([seed, q]) => [...q.keys()].map((id) => `${seed}/${id}`));
   const values = (s: MethodScores, metric: string) => [...s.perSeed.values()].flatMap((q) => [...q.values()].map((row) => row[metric]!));
   const ref = scores.get(reference)!;
