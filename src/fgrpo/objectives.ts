@@ -10,7 +10,7 @@
 import * as T from "../torch/index.js";
 
 export type ObjectiveMethod = "fgrpo" | "grpo" | "gspo" | "gspo_token";
-export type GrpoLossType = "grpo" | "bnpo" | "dr_grpo";
+export type GrpoLossType = "grpo" | "bnpo" | "dapo" | "dr_grpo";
 
 export interface ObjectiveInputs {
   /** ℓ_t(θ): log-probs of the completion tokens under the current policy [R, L]. */
@@ -132,7 +132,10 @@ export interface JointInputs extends ObjectiveInputs {
 /**
  * GRPO: token-level ratio r_t = π_θ/π_old, clipped surrogate per token, aggregated by loss_type
  * as in TRL: `grpo` — mean over each sequence's tokens, then over sequences; `bnpo` — sum over all
- * tokens / number of tokens; `dr_grpo` — sum over all tokens / (R · max_completion_length).
+ * tokens / number of tokens of the local batch; `dapo` (TRL's default) — the same token mean, but
+ * over the active tokens of the global batch of one optimizer update (the trainer weighs each
+ * data-parallel rank's gradient by its tokens; in one process the two coincide);
+ * `dr_grpo` — sum over all tokens / (R · max_completion_length).
  */
 export function grpoLoss(inp: JointInputs, opts: ClipOptions & { lossType: GrpoLossType; maxCompletionLength: number }): ObjectiveResult {
   const mask = inp.completionMask;
@@ -149,7 +152,7 @@ export function grpoLoss(inp: JointInputs, opts: ClipOptions & { lossType: GrpoL
   }
   let loss: T.Tensor;
   if (opts.lossType === "grpo") loss = maskedRowMean(perToken, mask).mean();
-  else if (opts.lossType === "bnpo") loss = perToken.mul(mask).sum().div(mask.sum().clamp(1));
+  else if (opts.lossType === "bnpo" || opts.lossType === "dapo") loss = perToken.mul(mask).sum().div(mask.sum().clamp(1));
   else loss = perToken.mul(mask).sum().div(mask.size(0) * opts.maxCompletionLength);
   return { loss, metrics: { clip_low: clipLow, clip_high: clipHigh, kl, ratio_mean: T.noGrad(() => maskedMeanOver(ratio, mask)) } };
 }

@@ -121,11 +121,11 @@ test("two launchers as two nodes (--nnodes 2 --node-rank 0/1 on 127.0.0.1) reach
   close(JSON.parse(readFileSync(join(oneProcessRun, "results.json"), "utf8")), JSON.parse(readFileSync(join(dir, "run", "results.json"), "utf8")), 1e-4, "results");
 });
 
-test("GRPO with bnpo's token mean and batch-scaled rewards, LoRA and activation checkpointing: 2 ranks reach 1 process's metrics too", { skip }, async () => {
-  // bnpo weighs each rank's gradient by its tokens; a batch std spans both ranks' rewards. LoRA
+test("GRPO with dapo's global token mean and batch-scaled rewards, LoRA and activation checkpointing: 2 ranks reach 1 process's metrics too", { skip }, async () => {
+  // dapo weighs each rank's gradient by its tokens; a batch std spans both ranks' rewards. LoRA
   // (dropout 0: each rank draws its own dropout masks) reduces only the adapters' gradients,
   // and checkpointing runs each layer again inside the backward whose hooks start the all-reduces.
-  const rl = { method: "grpo", loss_type: "bnpo", scale_rewards: "batch", max_steps: 2, save_every: 0, eval_every: 0 };
+  const rl = { method: "grpo", loss_type: "dapo", scale_rewards: "batch", max_steps: 2, save_every: 0, eval_every: 0 };
   const model = { lora: { r: 4, alpha: 8, dropout: 0 }, gradient_checkpointing: true };
   const one = mkdtempSync(join(tmpdir(), "fgrpo-dist-grpo-one-"));
   runTraining(parseConfig(rawConfig(one, rl, model)), { quiet: true, log: () => {} });

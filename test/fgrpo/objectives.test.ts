@@ -87,7 +87,7 @@ test("F-GRPO clip fractions count the active clips per phase", () => {
   assert.equal(got.metrics.clip_high_rank, 0);
 });
 
-for (const lossType of ["grpo", "bnpo", "dr_grpo"] as const) {
+for (const lossType of ["grpo", "bnpo", "dapo", "dr_grpo"] as const) {
   test(`GRPO (${lossType}) loss and gradient equal the hand computation`, () => {
     const adv = [0.6, -0.4], lo = 0.2, hi = 0.28, beta = 0.05, maxLen = 6;
     const got = run((lp) =>
@@ -103,7 +103,7 @@ for (const lossType of ["grpo", "bnpo", "dr_grpo"] as const) {
       dTok[i]![t] = -dvalue * r + beta * (1 - Math.exp(d));
     }
     const lens = [4, 3], total = 7;
-    const weight = (i: number) => (lossType === "grpo" ? 1 / lens[i]! / 2 : lossType === "bnpo" ? 1 / total : 1 / (2 * maxLen));
+    const weight = (i: number) => (lossType === "grpo" ? 1 / lens[i]! / 2 : lossType === "bnpo" || lossType === "dapo" ? 1 / total : 1 / (2 * maxLen));
     let loss = 0;
     const grad: number[] = [];
     for (let i = 0; i < 2; i++) for (let t = 0; t < 4; t++) {

@@ -6,7 +6,12 @@
  * intervals and paired tests against the reference method (F-GRPO).
  *
  *   <dir>/comparison.json   the table (read by `fgrpo report`)
- *   <dir>/seed-<s>/sft, <dir>/seed-<s>/<method>   the runs
+ *   <dir>/seed-<s>/sft, <dir>/seed-<s>/<method>   the runs (no sft folder when the config gives
+ *                                                  model.checkpoint and sft.max_steps 0)
+ *
+ * An experiment file's `compare` section names the methods, seeds and per-method rl overrides
+ * (named variants such as GRPO with Dr. GRPO's loss_type). A rerun reuses finished runs: each
+ * resumes from its last checkpoint when its config is unchanged.
  */
 import { join } from "node:path";
 import { mkdirSync } from "node:fs";
@@ -62,11 +67,15 @@ export interface Comparison {
   reference: string;
 }
 
-export function validateMethods(methods: string[], task: TaskName): void {
+export function validateMethods(methods: string[], task: TaskName, variants: TrainConfig["compare"]["rl_overrides"] = {}): void {
   const classic = baselinesOf(task);
   for (const m of methods) {
+    if (Object.hasOwn(variants, m) && !COMPARE_METHODS.includes(m)) {
+      rlMethodOf(m, variants);
+      continue;
+    }
     if (!COMPARE_METHODS.includes(m) || (!isModelMethod(m) && !classic.includes(m))) {
-      throw new Error(`unknown method "${m}" for task ${task}; allowed: sft, ${RL_METHODS.join(", ")}, ${DECOUPLED_METHODS.join(", ")}, ${classic.join(", ")}`);
+      throw new Error(`unknown method "${m}" for task ${task}; allowed: sft, ${RL_METHODS.join(", ")}, ${DECOUPLED_METHODS.join(", ")}, ${classic.join(", ")}, or a variant named in compare.rl_overrides`);
     }
   }
 }
@@ -75,9 +84,35 @@ function isModelMethod(m: string): boolean {
   return m === "sft" || (RL_METHODS as readonly string[]).includes(m) || (DECOUPLED_METHODS as readonly string[]).includes(m);
 }
 
+/**
+ * The RL method a compared method runs: its own name, or for a variant (a key of
+ * compare.rl_overrides that is not a built-in method) the `method` it sets; null for the others.
+ */
+export function rlMethodOf(name: string, variants: TrainConfig["compare"]["rl_overrides"]): TrainConfig["rl"]["method"] | null {
+  const set = Object.hasOwn(variants, name) ? variants[name]!.method : undefined;
+  if ((RL_METHODS as readonly string[]).includes(name)) {
+    if (set !== undefined && set !== name) throw new InputError(`compare.rl_overrides.${name}.method is "${set}": a built-in method's overrides cannot change its method (name a variant instead)`, { field: `compare.rl_overrides.${name}.method` });
+    return name as TrainConfig["rl"]["method"];
+  }
+  if (COMPARE_METHODS.includes(name)) {
+    if (set !== undefined) throw new InputError(`compare.rl_overrides.${name}.method: ${name} is not an RL method`, { field: `compare.rl_overrides.${name}.method` });
+    return null;
+  }
+  if (set === undefined || !(RL_METHODS as readonly string[]).includes(set)) {
+    throw new InputError(`compare.rl_overrides.${name} names a variant, so it must set "method" to one of ${RL_METHODS.join(", ")}`, { field: `compare.rl_overrides.${name}.method` });
+  }
+  return set;
+}
+
+/** The rl section a compared method runs with: the base one, its overrides, and its RL method. */
+export function methodRlConfig(base: TrainConfig, name: string): TrainConfig["rl"] {
+  const method = rlMethodOf(name, base.compare.rl_overrides) ?? base.rl.method;
+  return { ...base.rl, ...base.compare.rl_overrides[name], method };
+}
+
 /** Runs every method for every seed and writes comparison.json. */
 export function runComparison(base: TrainConfig, opts: CompareOptions): Comparison {
-  validateMethods(opts.methods, base.task.task);
+  validateMethods(opts.methods, base.task.task, base.compare.rl_overrides);
   const decoupled = opts.methods.filter((m) => (DECOUPLED_METHODS as readonly string[]).includes(m));
   if (decoupled.length > 0 && base.model.checkpoint && isTextPolicyFolder(base.model.checkpoint)) {
     throw new InputError(`${decoupled.join(", ")} train task-vocabulary models from scratch; with a text model (model.checkpoint with tokenizer.json) compare sft, ${RL_METHODS.join(", ")} and the classic baselines`, { field: "methods" });
@@ -90,10 +125,15 @@ export function runComparison(base: TrainConfig, opts: CompareOptions): Comparis
   for (const seed of opts.seeds) {
     const seedDir = join(opts.dir, `seed-${seed}`);
     mkdirSync(seedDir, { recursive: true });
-    const withSeed = (patch: Record<string, unknown>) => parseConfig(deepMerge(base, { seed, ...patch }));
-    const needsSft = opts.methods.some((m) => m === "sft" || (RL_METHODS as readonly string[]).includes(m));
-    let sftModel: string | null = null;
-    if (needsSft) {
+    // A run's config is its own: the study's compare section stays out of it (so a run is reused
+    // by any experiment file that gives it the same settings).
+    const withSeed = (patch: Record<string, unknown>) => parseConfig({ ...deepMerge(base, { seed, ...patch }), compare: {} });
+    const needsSft = opts.methods.some((m) => m === "sft" || rlMethodOf(m, base.compare.rl_overrides) !== null);
+    // A given SFT checkpoint with no SFT steps is the warm start itself: every seed's RL runs start
+    // from it directly (nothing copied, so concurrent compares of one study never write it).
+    const givenSft = base.model.checkpoint !== null && base.sft.max_steps === 0;
+    let sftModel: string | null = givenSft ? base.model.checkpoint : null;
+    if (needsSft && !givenSft) {
       log(`seed ${seed}: SFT warm start`);
       const sftConfig = withSeed({ name: `${base.name}-sft-s${seed}`, output_dir: join(seedDir, "sft"), rl: { max_steps: 0 } });
       sftModel = runTraining(sftConfig, opts.hooks).finalModel;
@@ -110,17 +150,19 @@ export function runComparison(base: TrainConfig, opts: CompareOptions): Comparis
       let perQuery: EvalSummary["perQuery"];
       if (method === "sft") {
         perQuery = evaluateModel(sftModel!, task, examples, base, seed);
-        s.runs.push(join(seedDir, "sft"));
-      } else if ((RL_METHODS as readonly string[]).includes(method)) {
-        log(`seed ${seed}: RL with ${method} from the SFT model`);
+        // A given checkpoint is no run of this comparison (it has no logs to report), like a baseline.
+        if (!givenSft) s.runs.push(join(seedDir, "sft"));
+      } else if (rlMethodOf(method, base.compare.rl_overrides) !== null) {
+        const rl = methodRlConfig(base, method);
+        log(`seed ${seed}: RL with ${method}${method === rl.method ? "" : ` (${rl.method})`} from the SFT model, learning rate ${rl.learning_rate}`);
         const out = join(seedDir, method);
-        const cfg = withSeed({ name: `${base.name}-${method}-s${seed}`, output_dir: out, model: { checkpoint: sftModel }, sft: { max_steps: 0 }, rl: { method } });
+        const cfg = withSeed({ name: `${base.name}-${method}-s${seed}`, output_dir: out, model: { checkpoint: sftModel }, sft: { max_steps: 0 }, rl });
         const r = runTraining(cfg, opts.hooks);
         perQuery = evaluateModel(r.finalModel, task, examples, base, seed);
         s.runs.push(out);
       } else if ((DECOUPLED_METHODS as readonly string[]).includes(method)) {
         log(`seed ${seed}: ${method}`);
-        const r = runDecoupled(method, withSeed({ name: `${base.name}-${method}-s${seed}`, output_dir: join(seedDir, method) }), task, examples, opts.hooks);
+        const r = runDecoupled(method, withSeed({ name: `${base.name}-${method}-s${seed}`, output_dir: join(seedDir, method), rl: methodRlConfig(base, method) }), task, examples, opts.hooks);
         perQuery = r.perQuery;
         s.runs.push(join(seedDir, method));
       } else {
@@ -140,10 +182,10 @@ export function runComparison(base: TrainConfig, opts: CompareOptions): Comparis
  * (GRPO) usually want ranges orders of magnitude apart. Null when nothing is overridden.
  */
 export function clipRangeNote(base: TrainConfig, methods: readonly string[]): string | null {
-  const rl = methods.filter((m) => (RL_METHODS as readonly string[]).includes(m));
+  const rl = methods.filter((m) => rlMethodOf(m, base.compare.rl_overrides) !== null);
   if (rl.length === 0 || (base.rl.epsilon === null && base.rl.epsilon_high === null)) return null;
   const ranges = rl.map((m) => {
-    const b = clipBounds({ ...base.rl, method: m as TrainConfig["rl"]["method"] });
+    const b = clipBounds(methodRlConfig(base, m));
     return `${m} [${1 - b.epsilon}, ${1 + b.epsilonHigh}]`;
   });
   return `note: the base config's clip range applies to every RL method: ${ranges.join(", ")} (unset rl.epsilon/epsilon_high for each method's preset)`;
@@ -171,9 +213,15 @@ function evaluateBaseline(method: string, task: TaskSetup, examples: ReturnType<
   return evaluateRun(runs, gold, EVAL_METRICS, { bootstrapSamples: 0 }).perQuery;
 }
 
+/** The method others are tested against: F-GRPO (or the first variant running it), else the first. */
+export function referenceMethod(methods: readonly string[], variants: TrainConfig["compare"]["rl_overrides"]): string {
+  if (methods.includes("fgrpo")) return "fgrpo";
+  return methods.find((m) => rlMethodOf(m, variants) === "fgrpo") ?? methods[0]!;
+}
+
 /** Pools per-query scores over seeds; CIs by bootstrap, paired tests against the reference. */
 function tabulate(scores: Map<string, MethodScores>, opts: CompareOptions, examples: number, base: TrainConfig): Comparison {
-  const reference = scores.has("fgrpo") ? "fgrpo" : opts.methods[0]!;
+  const reference = referenceMethod(opts.methods, base.compare.rl_overrides);
   const keys = (s: MethodScores) => [...s.perSeed].flatMap(([seed, q]) => [...q.keys()].map((id) => `${seed}/${id}`));
   const values = (s: MethodScores, metric: string) => [...s.perSeed.values()].flatMap((q) => [...q.values()].map((row) => row[metric]!));
   const ref = scores.get(reference)!;

@@ -222,8 +222,11 @@ export const RlSection = z.object({
   beta: nonNeg.default(0),
   /** λ, weight of the rank objective / rank reward (1.0 [summary]; 0.5 was worse). */
   rank_weight: nonNeg.default(1.0),
-  /** GRPO token aggregation, as in TRL (grpo: per-sequence token mean, SPEC §4). */
-  loss_type: z.enum(["grpo", "bnpo", "dr_grpo"]).default("grpo"),
+  /**
+   * GRPO token aggregation, as in TRL (grpo: per-sequence token mean, SPEC §4; dapo, TRL's
+   * default: token mean over the global batch; bnpo: token mean over each rank's batch).
+   */
+  loss_type: z.enum(["grpo", "bnpo", "dapo", "dr_grpo"]).default("grpo"),
   /** Advantage scaling: none (Dr. GRPO, default), group or batch std. */
   scale_rewards: z.enum(["none", "group", "batch"]).default("none"),
   /** Coverage reward of the slate: recall (default), f1, hit. */
@@ -238,6 +241,23 @@ export const RlSection = z.object({
   constrained_decoding: z.boolean().default(true),
   /** Skipped steps (NaN/Inf loss or gradient) in a row before the run stops. */
   max_consecutive_failures: positiveInt.default(3),
+}).strict();
+
+/**
+ * What `fgrpo compare --config FILE` runs, so that an experiment file reproduces its table
+ * (docs/results-rl-study.md); `fgrpo train` ignores it. Command-line flags take precedence.
+ */
+export const CompareSection = z.object({
+  /** Methods compared: built-in names or keys of `rl_overrides` (named variants); [] = `--methods`. */
+  methods: z.array(z.string().min(1)).default([]),
+  /** Seeds run and pooled; [] = the config's `seed` (or `--seeds`). */
+  seeds: z.array(nonNegInt).default([]),
+  /**
+   * Per-method changes to the rl section (each method's chosen learning rate, a loss_type). A key
+   * that is not a built-in method names a variant and must set `method`, e.g.
+   * `"grpo-drgrpo": { "method": "grpo", "loss_type": "dr_grpo" }`.
+   */
+  rl_overrides: z.record(z.string().min(1), RlSection.partial()).default({}),
 }).strict();
 
 export const TrainConfigSchema = z.object({
@@ -256,6 +276,7 @@ export const TrainConfigSchema = z.object({
   model: ModelSection.default({}),
   sft: SftSection.default({}),
   rl: RlSection.default({}),
+  compare: CompareSection.default({}),
 }).strict();
 
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;

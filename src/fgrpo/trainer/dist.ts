@@ -8,7 +8,7 @@
  *
  * Equal to one process at the same global batch: each rank's loss is a mean over its share, so
  * the average of the ranks' gradients, weighted by the number of terms each mean has (tokens for
- * SFT's cross-entropy and bnpo, rollouts otherwise), is the gradient of the global mean.
+ * SFT's cross-entropy and GRPO's dapo, rollouts otherwise; bnpo keeps TRL's per-rank token mean), is the gradient of the global mean.
  */
 import * as T from "../../torch/index.js";
 import type { GradientReducer, ProcessGroup } from "../../torch/distributed.js";

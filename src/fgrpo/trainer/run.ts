@@ -25,7 +25,7 @@ import { TaskVocabCodec, type PolicyCodec } from "./policy-codec.js";
 import { TrainingLoop, type OptimSettings } from "./loop.js";
 import { historyLossOf, sftStep } from "./sft.js";
 import { initItemEmbeddings } from "./item-embeddings.js";
-import { rewardConfigOf, rlStep, type RlContext } from "./rl-step.js";
+import { rewardConfigOf, rlStep, rolloutsSeen, type RlContext } from "./rl-step.js";
 import { evaluatePolicy, greedyCompletions, scoreOutputs, type EvalOptions, type EvalResult } from "./evaluate.js";
 import type { EncodedExample } from "./data.js";
 import type { DataParallel } from "./dist.js";
@@ -175,6 +175,8 @@ function runPhase(
   hooks: RunHooks,
   log: (l: string) => void,
   patience = 0,
+  /** Extra fields of each validation line (RL: rollouts_seen, the x of sample-efficiency curves). */
+  progressFields: (step: number) => Record<string, number> = () => ({}),
 ): EvalResult {
   const progress = new Progress(phase.toUpperCase(), loop.opts.settings.max_steps, { quiet: hooks.quiet });
   let last: EvalResult | null = null;
@@ -184,7 +186,7 @@ function runPhase(
     if (loop.shouldValidate()) {
       last = validate(phase);
       const improved = loop.recordValidation(last.means);
-      loop.logger.log({ step: loop.step, phase, validation: last.means, validity: last.statusCounts, best: improved });
+      loop.logger.log({ step: loop.step, phase, ...progressFields(loop.step), validation: last.means, validity: last.statusCounts, best: improved });
       log(`${phase} step ${loop.step}: validation ${BEST_METRIC} ${last.means[BEST_METRIC]!.toFixed(4)}, slate_recall ${last.means.slate_recall!.toFixed(4)}${improved ? " (best)" : ""}`);
       if (!loop.done && loop.checkEarlyStopping(patience)) {
         log(`${phase}: early stopping at step ${loop.step}: no better validation ${BEST_METRIC} for ${patience} validations (best ${loop.best!.value.toFixed(4)} at step ${loop.best!.step})`);
@@ -236,7 +238,7 @@ function runRl(config: TrainConfig, task: TaskSetup, policy: PolicyModel, valida
     return runPhase("rl", loop, () => {
       const r = rlStep(ctx);
       return `R_gen ${(r.reward_gen_mean as number).toFixed(3)} R_rank ${(r.reward_rank_mean as number).toFixed(3)}`;
-    }, validate, hooks, log);
+    }, validate, hooks, log, 0, (step) => ({ rollouts_seen: rolloutsSeen(config.rl, step) }));
   } finally {
     loop.dispose();
     if (reference && reference !== policy) disposePolicy(reference);
