@@ -16,6 +16,8 @@ import { sftLoss, unifiedPair, type SftPair } from "../../src/fgrpo/trainer/sft.
 import { DataParallel } from "../../src/fgrpo/trainer/dist.js";
 import { Rng } from "../../src/util/random.js";
 
+// `node --test dist/test/` runs every file, this one too: without the launch environment it has nothing to do.
+if (process.env.RANK === undefined) process.exit(0);
 const rank = Number(process.env.RANK), worldSize = Number(process.env.WORLD_SIZE);
 const group = ProcessGroup.init({ masterAddr: "127.0.0.1", masterPort: Number(process.env.MASTER_PORT), rank, worldSize, timeoutMs: 60_000 });
 T.setNumThreads(1, 1);
