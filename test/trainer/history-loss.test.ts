@@ -8,7 +8,7 @@ import { LlamaModel, presets } from "../../src/models/index.js";
 import { TaskVocab } from "../../src/models/task-vocab.js";
 import { historyLossOf, historyNextItemLoss, sftLoss, type HistoryLoss, type SftPair } from "../../src/fgrpo/trainer/sft.js";
 import { TaskVocabCodec, type PolicyCodec } from "../../src/fgrpo/trainer/policy-codec.js";
-import { parseConfig } from "../../src/fgrpo/trainer/config.js";
+import { HISTORY_LOSS_WEIGHT, historyLossWeightOf, parseConfig } from "../../src/fgrpo/trainer/config.js";
 import { InputError } from "../../src/util/errors.js";
 import { IncreasingIds } from "../generation/helpers.js";
 
@@ -85,11 +85,28 @@ test("the history loss trains the item embeddings: its gradient reaches the head
 test("historyLossOf: off at weight 0, the tags and item ids of a task vocabulary, a clear error otherwise", () => {
   const vocab = new TaskVocab(["<HIST>", "</HIST>", "[1]", "item:a", "<POOL>", "item:b"]);
   const codec = new TaskVocabCodec(parseConfig({}), vocab);
-  assert.equal(historyLossOf(0, codec), null);
-  assert.deepEqual(historyLossOf(2, codec), { weight: 2, openId: vocab.id("<HIST>"), closeId: vocab.id("</HIST>"), itemIds: [vocab.id("item:a"), vocab.id("item:b")] });
+  const withWeight = (w: number | null, task: "rec" | "qa" = "rec") => parseConfig({ task: { task }, sft: { history_loss_weight: w } });
+  assert.equal(historyLossOf(withWeight(0), codec), null);
+  assert.deepEqual(historyLossOf(withWeight(2), codec), { weight: 2, openId: vocab.id("<HIST>"), closeId: vocab.id("</HIST>"), itemIds: [vocab.id("item:a"), vocab.id("item:b")] });
   const text = { kind: "text" } as unknown as PolicyCodec;
-  assert.throws(() => historyLossOf(1, text), (e: unknown) => e instanceof InputError && /task-vocabulary/.test(e.message));
+  assert.throws(() => historyLossOf(withWeight(1), text), (e: unknown) => e instanceof InputError && /task-vocabulary/.test(e.message));
   assert.throws(() => parseConfig({ task: { task: "qa" }, sft: { history_loss_weight: 1 } }), (e: unknown) => e instanceof InputError && /rec task/.test(e.message));
   assert.throws(() => parseConfig({ sft: { history_loss_weight: -1 } }), InputError);
-  assert.equal(parseConfig({}).sft.history_loss_weight, 0);
+});
+
+test("the history-loss default (null) is on for rec with a task vocabulary and off for QA and text models", () => {
+  const vocab = new TaskVocab(["<HIST>", "</HIST>", "[1]", "item:a", "<POOL>", "item:b"]);
+  const rec = parseConfig({});
+  assert.equal(rec.sft.history_loss_weight, null);
+  assert.equal(historyLossOf(rec, new TaskVocabCodec(rec, vocab))?.weight, HISTORY_LOSS_WEIGHT);
+  assert.ok(HISTORY_LOSS_WEIGHT > 0);
+  // A rec config on a text model (configs/text-demo.json's shape): valid, and trains without it.
+  const text = { kind: "text" } as unknown as PolicyCodec;
+  assert.equal(historyLossOf(rec, text), null);
+  assert.equal(historyLossWeightOf(rec, false), 0);
+  // QA: the default parses (no "needs a rec task" error) and resolves to off on either codec.
+  const qa = parseConfig({ task: { task: "qa" } });
+  assert.equal(historyLossOf(qa, new TaskVocabCodec(qa, new TaskVocab(["[1]", "<POOL>"]))), null);
+  assert.equal(historyLossOf(qa, text), null);
+  assert.equal(historyLossWeightOf(qa, true), 0);
 });

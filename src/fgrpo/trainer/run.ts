@@ -126,14 +126,21 @@ function prepareTask(config: TrainConfig, out: string, writes: boolean): TaskSet
   return task;
 }
 
+/**
+ * Tokens in the longest prompt. A loop, not Math.max(...lengths): spreading Amazon Beauty's 131k
+ * training prompts as arguments overflows the call stack.
+ */
+export function longestPrompt(examples: readonly { promptIds: readonly number[] }[]): number {
+  return examples.reduce((m, e) => Math.max(m, e.promptIds.length), 0);
+}
+
 function initialPolicy(config: TrainConfig, task: TaskSetup): PolicyModel {
   if (config.model.checkpoint) {
     const p = loadPolicyModel(config.model.checkpoint, task.policyCodec);
     configurePolicy(p, config.model);
     return p;
   }
-  const longestPrompt = Math.max(...task.train.map((e) => e.promptIds.length));
-  const policy = createPolicy(config, task.policyCodec as TaskVocabCodec, Math.max(256, 2 * (longestPrompt + 64)));
+  const policy = createPolicy(config, task.policyCodec as TaskVocabCodec, Math.max(256, 2 * (longestPrompt(task.train) + 64)));
   initItemEmbeddings(policy, config, task);
   return policy;
 }
@@ -202,7 +209,7 @@ function runSft(config: TrainConfig, task: TaskSetup, policy: PolicyModel, valid
     }
     const ranks = hooks.dataParallel ? ` (${hooks.dataParallel.worldSize} ranks × ${config.sft.batch_size / hooks.dataParallel.worldSize} per rank)` : "";
     log(`SFT: ${config.sft.max_steps} steps × ${config.sft.batch_size} prompts${ranks}`);
-    const history = historyLossOf(config.sft.history_loss_weight, task.policyCodec);
+    const history = historyLossOf(config, task.policyCodec);
     let result = runPhase("sft", loop, () => {
       const r = sftStep(policy, task, loop, config.sft.batch_size, config.rl.constrained_decoding, undefined, config.sft.dropout, history);
       return `loss ${r.loss.toFixed(3)}` + (r.historyLoss === null ? "" : ` (history ${r.historyLoss.toFixed(3)})`);

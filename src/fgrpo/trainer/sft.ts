@@ -13,6 +13,7 @@ import { packSequences } from "./sequences.js";
 import type { TrainingLoop } from "./loop.js";
 import { TaskVocabCodec, type PolicyCodec } from "./policy-codec.js";
 import { InputError } from "../../util/errors.js";
+import { historyLossWeightOf, type TrainConfig } from "./config.js";
 import { itemSymbol, PROMPT_TAGS } from "../../tasks/prompts.js";
 
 export interface SftStepResult {
@@ -97,8 +98,12 @@ export interface HistoryLoss {
   itemIds: readonly number[];
 }
 
-/** The history loss of a run, or null when it is off; an InputError when the policy has no item tokens. */
-export function historyLossOf(weight: number, codec: PolicyCodec): HistoryLoss | null {
+/**
+ * The history loss of a run, or null when it is off (weight 0, or the null default on a QA task or
+ * a text model); an InputError when a weight was set for a policy without item tokens.
+ */
+export function historyLossOf(config: TrainConfig, codec: PolicyCodec): HistoryLoss | null {
+  const weight = historyLossWeightOf(config, codec instanceof TaskVocabCodec);
   if (weight === 0) return null;
   if (!(codec instanceof TaskVocabCodec)) throw new InputError("the history loss needs a task-vocabulary model (one token per item); text models train without it", { field: "sft.history_loss_weight" });
   const v = codec.vocab;
