@@ -50,7 +50,7 @@ function measure(steps: number, threads: number, dp?: DataParallel) {
     phase, outputDir: config.output_dir, params: policy.model.params, settings: phase === "rl" ? config.rl : config.sft, seed: 1, config,
     saveModel: () => {}, loadModel: () => {}, bestMetric: "ndcg@5", maxConsecutiveFailures: 3, dataParallel: dp,
   });
-  const history = historyLossOf(config.sft.history_loss_weight, task.policyCodec);
+  const history = historyLossOf(config, task.policyCodec);
   const modes = dp ? [true, false] : [false];
   const results = [];
   for (const kind of ["rl", "sft"] as const) {

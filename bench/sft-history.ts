@@ -20,7 +20,7 @@ export function run(args: string[]): void {
   const task = setupTask(config);
   const policy = createPolicy(config, task.policyCodec as TaskVocabCodec, 512);
   const rng = new Rng(0);
-  const history = historyLossOf(1, task.policyCodec);
+  const history = historyLossOf({ ...config, sft: { ...config.sft, history_loss_weight: 1 } }, task.policyCodec);
   const batches = Array.from({ length: steps + 2 }, () => Array.from({ length: config.sft.batch_size }, () => unifiedPair(task, task.train[rng.int(task.train.length)]!, rng)));
   const step = (i: number, h: HistoryLoss | null) => {
     const t0 = performance.now();

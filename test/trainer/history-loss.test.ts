@@ -6,9 +6,9 @@ import assert from "node:assert/strict";
 import * as T from "../../src/torch/index.js";
 import { LlamaModel, presets } from "../../src/models/index.js";
 import { TaskVocab } from "../../src/models/task-vocab.js";
-import { historyLossOf, historyNextItemLoss, sftLoss, type HistoryLoss, type SftPair } from "../../src/fgrpo/trainer/sft.js";
+import { historyLossOf, historyNextItemLoss, historyTargetCount, rankHistoryLoss, sftLoss, type HistoryLoss, type SftPair } from "../../src/fgrpo/trainer/sft.js";
 import { TaskVocabCodec, type PolicyCodec } from "../../src/fgrpo/trainer/policy-codec.js";
-import { parseConfig } from "../../src/fgrpo/trainer/config.js";
+import { HISTORY_LOSS_WEIGHT, historyLossWeightOf, parseConfig } from "../../src/fgrpo/trainer/config.js";
 import { InputError } from "../../src/util/errors.js";
 import { IncreasingIds } from "../generation/helpers.js";
 
@@ -82,14 +82,63 @@ test("the history loss trains the item embeddings: its gradient reaches the head
   model.dispose();
 });
 
+test("data parallel: ranks' rescaled history terms, weighed by completion tokens, give one process's term and log", () => {
+  T.manualSeed(3);
+  const model = LlamaModel.init(presets.micro(60, { numLayers: 1 }));
+  const small = new IncreasingIds(10, 30, 3);
+  const pairs: SftPair[] = [
+    { prompt: [1, OPEN, 31, 40, 33, 45, CLOSE, 7], completion: [12, 17, 25, 2], constraint: small }, // 3 targets
+    { prompt: [1, OPEN, 33, 34, CLOSE, 8], completion: [14, 20, 21, 2], constraint: small }, // 1 target
+    { prompt: [1, OPEN, 50, 30, 49, 31, 32, CLOSE, 7], completion: [11, 13, 29, 2], constraint: small }, // 4 targets
+  ];
+  const ranks = [[pairs[0]!, pairs[1]!], [pairs[2]!]];
+  assert.deepEqual(ranks.map((r) => historyTargetCount(r, history)), [4, 4]);
+  // The history part of a loss: with minus without (dropout 0: the same forward).
+  const part = (ps: SftPair[], h: HistoryLoss) => T.tidy(() => {
+    const withH = sftLoss(model, ps, 0, true, true, 0, h);
+    return { term: withH.loss.item() - sftLoss(model, ps, 0, true, true, 0, null).loss.item(), mean: withH.historyLoss!.item() };
+  });
+  const whole = part(pairs, history);
+  const tokens = (ps: SftPair[]) => ps.reduce((n, p) => n + p.completion.length, 0);
+  let reduced = 0, logged = 0;
+  for (const r of ranks) {
+    const ranked = rankHistoryLoss(history, r, pairs, ranks.length);
+    const got = part(r, ranked.history);
+    reduced += (tokens(r) / tokens(pairs)) * got.term;
+    logged += (got.mean * ranked.logScale) / ranks.length;
+  }
+  assert.ok(Math.abs(reduced - whole.term) < 1e-5, `reduced history term ${reduced} vs one process ${whole.term}`);
+  assert.ok(Math.abs(logged - whole.mean) < 1e-5, `logged history_loss ${logged} vs one process ${whole.mean}`);
+  // Without the rescaling (each rank's own mean at weight w) the two differ for this split.
+  const naive = ranks.reduce((acc, r) => acc + (tokens(r) / tokens(pairs)) * part(r, history).term, 0);
+  assert.ok(Math.abs(naive - whole.term) > 1e-3, `the split must matter: ${naive} vs ${whole.term}`);
+});
+
 test("historyLossOf: off at weight 0, the tags and item ids of a task vocabulary, a clear error otherwise", () => {
   const vocab = new TaskVocab(["<HIST>", "</HIST>", "[1]", "item:a", "<POOL>", "item:b"]);
   const codec = new TaskVocabCodec(parseConfig({}), vocab);
-  assert.equal(historyLossOf(0, codec), null);
-  assert.deepEqual(historyLossOf(2, codec), { weight: 2, openId: vocab.id("<HIST>"), closeId: vocab.id("</HIST>"), itemIds: [vocab.id("item:a"), vocab.id("item:b")] });
+  const withWeight = (w: number | null, task: "rec" | "qa" = "rec") => parseConfig({ task: { task }, sft: { history_loss_weight: w } });
+  assert.equal(historyLossOf(withWeight(0), codec), null);
+  assert.deepEqual(historyLossOf(withWeight(2), codec), { weight: 2, openId: vocab.id("<HIST>"), closeId: vocab.id("</HIST>"), itemIds: [vocab.id("item:a"), vocab.id("item:b")] });
   const text = { kind: "text" } as unknown as PolicyCodec;
-  assert.throws(() => historyLossOf(1, text), (e: unknown) => e instanceof InputError && /task-vocabulary/.test(e.message));
+  assert.throws(() => historyLossOf(withWeight(1), text), (e: unknown) => e instanceof InputError && /task-vocabulary/.test(e.message));
   assert.throws(() => parseConfig({ task: { task: "qa" }, sft: { history_loss_weight: 1 } }), (e: unknown) => e instanceof InputError && /rec task/.test(e.message));
   assert.throws(() => parseConfig({ sft: { history_loss_weight: -1 } }), InputError);
-  assert.equal(parseConfig({}).sft.history_loss_weight, 0);
+});
+
+test("the history-loss default (null) is on for rec with a task vocabulary and off for QA and text models", () => {
+  const vocab = new TaskVocab(["<HIST>", "</HIST>", "[1]", "item:a", "<POOL>", "item:b"]);
+  const rec = parseConfig({});
+  assert.equal(rec.sft.history_loss_weight, null);
+  assert.equal(historyLossOf(rec, new TaskVocabCodec(rec, vocab))?.weight, HISTORY_LOSS_WEIGHT);
+  assert.ok(HISTORY_LOSS_WEIGHT > 0);
+  // A rec config on a text model (configs/text-demo.json's shape): valid, and trains without it.
+  const text = { kind: "text" } as unknown as PolicyCodec;
+  assert.equal(historyLossOf(rec, text), null);
+  assert.equal(historyLossWeightOf(rec, false), 0);
+  // QA: the default parses (no "needs a rec task" error) and resolves to off on either codec.
+  const qa = parseConfig({ task: { task: "qa" } });
+  assert.equal(historyLossOf(qa, new TaskVocabCodec(qa, new TaskVocab(["[1]", "<POOL>"]))), null);
+  assert.equal(historyLossOf(qa, text), null);
+  assert.equal(historyLossWeightOf(qa, true), 0);
 });

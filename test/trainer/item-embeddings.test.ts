@@ -24,7 +24,8 @@ test("co-occurring items start with larger dot products than items never seen to
   assert.deepEqual(cooccurrenceEmbeddings(sequences, vocab, 64, 3, 1), rows, "same seed, same rows");
 });
 
-test("model.item_embedding_init accepts random and cooccurrence only", () => {
-  assert.equal(parseConfig({}).model.item_embedding_init, "random");
+test("model.item_embedding_init accepts random and cooccurrence only; cooccurrence is the default, valid for QA too", () => {
+  assert.equal(parseConfig({}).model.item_embedding_init, "cooccurrence");
+  assert.equal(parseConfig({ task: { task: "qa" } }).model.item_embedding_init, "cooccurrence");
   assert.throws(() => parseConfig({ model: { item_embedding_init: "svd" } }, "c.json"), /field "model\.item_embedding_init"/);
 });

@@ -108,7 +108,7 @@ function trainSft(name: string, config: TrainConfig, task: TaskSetup, pairOf: (e
   });
   try {
     loop.resume();
-    const history = historyLossOf(config.sft.history_loss_weight, task.policyCodec);
+    const history = historyLossOf(config, task.policyCodec);
     while (!loop.done) {
       sftStep(policy, task, loop, config.sft.batch_size, config.rl.constrained_decoding, pairOf, config.sft.dropout, history);
       if (loop.shouldSave()) loop.save();

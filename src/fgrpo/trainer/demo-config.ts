@@ -12,7 +12,7 @@ export const DEMO_CONFIG = {
   output_dir: "runs/demo",
   task: { task: "rec", negatives: "random", first_stage: "popularity", eval_examples: 200, eval_split: "valid" },
   model: { hidden_size: 128, num_layers: 2, num_heads: 4, num_kv_heads: 4, intermediate_size: 256, item_embedding_init: "cooccurrence" },
-  sft: { max_steps: 800, batch_size: 32, learning_rate: 0.003, warmup_steps: 20, eval_every: 200, history_loss_weight: 1 },
+  sft: { max_steps: 800, batch_size: 32, learning_rate: 0.003, warmup_steps: 20, eval_every: 200, history_loss_weight: 1, load_best_model_at_end: true },
   rl: { method: "fgrpo", max_steps: 60, prompts_per_step: 16, num_generations: 8, learning_rate: 0.0005, warmup_steps: 5, eval_every: 20 },
 } as const;
 

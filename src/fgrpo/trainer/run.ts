@@ -127,6 +127,14 @@ function prepareTask(config: TrainConfig, out: string, writes: boolean): TaskSet
 }
 
 /**
+ * Tokens in the longest prompt. A loop, not Math.max(...lengths): spreading Amazon Beauty's 131k
+ * training prompts as arguments overflows the call stack.
+ */
+export function longestPrompt(examples: readonly { promptIds: readonly number[] }[]): number {
+  return examples.reduce((m, e) => Math.max(m, e.promptIds.length), 0);
+}
+
+/**
  * The policy a run starts from: the configured checkpoint, or a fresh model sized for the longest
  * training prompt (which encodes every training prompt once, up front). Exported for the soak
  * bench, so it measures the memory of a real run's setup.
@@ -137,8 +145,7 @@ export function initialPolicy(config: TrainConfig, task: TaskSetup): PolicyModel
     configurePolicy(p, config.model);
     return p;
   }
-  const longestPrompt = Math.max(...task.train.map((e) => e.promptIds.length));
-  const policy = createPolicy(config, task.policyCodec as TaskVocabCodec, Math.max(256, 2 * (longestPrompt + 64)));
+  const policy = createPolicy(config, task.policyCodec as TaskVocabCodec, Math.max(256, 2 * (longestPrompt(task.train) + 64)));
   initItemEmbeddings(policy, config, task);
   return policy;
 }
@@ -209,7 +216,7 @@ function runSft(config: TrainConfig, task: TaskSetup, policy: PolicyModel, valid
     }
     const ranks = hooks.dataParallel ? ` (${hooks.dataParallel.worldSize} ranks × ${config.sft.batch_size / hooks.dataParallel.worldSize} per rank)` : "";
     log(`SFT: ${config.sft.max_steps} steps × ${config.sft.batch_size} prompts${ranks}`);
-    const history = historyLossOf(config.sft.history_loss_weight, task.policyCodec);
+    const history = historyLossOf(config, task.policyCodec);
     let result = runPhase("sft", loop, () => {
       const r = sftStep(policy, task, loop, config.sft.batch_size, config.rl.constrained_decoding, undefined, config.sft.dropout, history);
       return `loss ${r.loss.toFixed(3)}` + (r.historyLoss === null ? "" : ` (history ${r.historyLoss.toFixed(3)})`);

@@ -13,6 +13,7 @@ import { packSequences } from "./sequences.js";
 import type { TrainingLoop } from "./loop.js";
 import { TaskVocabCodec, type PolicyCodec } from "./policy-codec.js";
 import { InputError } from "../../util/errors.js";
+import { historyLossWeightOf, type TrainConfig } from "./config.js";
 import { itemSymbol, PROMPT_TAGS } from "../../tasks/prompts.js";
 
 export interface SftStepResult {
@@ -97,8 +98,12 @@ export interface HistoryLoss {
   itemIds: readonly number[];
 }
 
-/** The history loss of a run, or null when it is off; an InputError when the policy has no item tokens. */
-export function historyLossOf(weight: number, codec: PolicyCodec): HistoryLoss | null {
+/**
+ * The history loss of a run, or null when it is off (weight 0, or the null default on a QA task or
+ * a text model); an InputError when a weight was set for a policy without item tokens.
+ */
+export function historyLossOf(config: TrainConfig, codec: PolicyCodec): HistoryLoss | null {
+  const weight = historyLossWeightOf(config, codec instanceof TaskVocabCodec);
   if (weight === 0) return null;
   if (!(codec instanceof TaskVocabCodec)) throw new InputError("the history loss needs a task-vocabulary model (one token per item); text models train without it", { field: "sft.history_loss_weight" });
   const v = codec.vocab;
@@ -115,23 +120,54 @@ const ITEM_PREFIX = itemSymbol("");
  * null when no prompt has two history items.
  */
 export function historyNextItemLoss(model: LlamaModel, pairs: readonly SftPair[], flatHidden: T.Tensor, width: number, h: HistoryLoss): T.Tensor | null {
-  const columnOf = new Map(h.itemIds.map((id, c) => [id, c]));
   const rows: number[] = [], targets: number[] = [];
-  pairs.forEach((p, i) => {
-    const open = p.prompt.indexOf(h.openId), close = p.prompt.indexOf(h.closeId, open + 1);
-    if (open < 0 || close < 0) return;
-    // Position t (input token prompt[t]) predicts prompt[t + 1]; both inside <HIST> … </HIST>.
-    for (let t = open + 1; t + 1 < close; t++) {
-      const c = columnOf.get(p.prompt[t + 1]!);
-      if (c === undefined) continue; // an item outside the vocabulary (<unk>)
-      rows.push(i * width + t);
-      targets.push(c);
-    }
+  forEachHistoryTarget(pairs, h, (i, t, c) => {
+    rows.push(i * width + t);
+    targets.push(c);
   });
   if (rows.length === 0) return null;
   const selected = flatHidden.indexSelect(0, T.tensor(BigInt64Array.from(rows, BigInt)));
   const head = model.headWeight.indexSelect(0, T.tensor(BigInt64Array.from(h.itemIds, BigInt)));
   return T.crossEntropy(T.linear(selected, head), T.tensor(BigInt64Array.from(targets, BigInt)));
+}
+
+/**
+ * Calls `f(pair index, position, item column)` for each history position whose next token is a
+ * history item in the vocabulary: position t (input token prompt[t]) predicts prompt[t + 1], both
+ * inside <HIST> … </HIST>.
+ */
+function forEachHistoryTarget(pairs: readonly SftPair[], h: HistoryLoss, f: (i: number, t: number, column: number) => void): void {
+  const columnOf = new Map(h.itemIds.map((id, c) => [id, c]));
+  pairs.forEach((p, i) => {
+    const open = p.prompt.indexOf(h.openId), close = p.prompt.indexOf(h.closeId, open + 1);
+    if (open < 0 || close < 0) return;
+    for (let t = open + 1; t + 1 < close; t++) {
+      const c = columnOf.get(p.prompt[t + 1]!);
+      if (c !== undefined) f(i, t, c); // undefined: an item outside the vocabulary (<unk>)
+    }
+  });
+}
+
+/** Positions the history loss averages over in `pairs`. */
+export function historyTargetCount(pairs: readonly SftPair[], h: HistoryLoss): number {
+  let n = 0;
+  forEachHistoryTarget(pairs, h, () => (n += 1));
+  return n;
+}
+
+/**
+ * The history loss of one data-parallel rank, rescaled so that the ranks' gradients, averaged
+ * with weights Nc_r / Nc (completion tokens, as `loop.update` does), give one process's
+ * w · (sum of history CEs) / Nh over the whole batch: the rank's mean over its Nh_r positions is
+ * multiplied by w · (Nh_r / Nh) · (Nc / Nc_r). `logScale` makes the mean over ranks that the
+ * reducing logger takes of `history_loss` equal the whole batch's mean. Every rank holds the whole
+ * drawn batch, so the global counts need no communication.
+ */
+export function rankHistoryLoss(h: HistoryLoss, local: readonly SftPair[], all: readonly SftPair[], worldSize: number): { history: HistoryLoss; logScale: number; inBatch: boolean } {
+  const tokens = (ps: readonly SftPair[]) => ps.reduce((n, p) => n + p.completion.length, 0);
+  const nh = historyTargetCount(all, h), nhr = historyTargetCount(local, h), nc = tokens(all), ncr = tokens(local);
+  if (nh === 0 || nhr === 0 || ncr === 0) return { history: h, logScale: 1, inBatch: nh > 0 };
+  return { history: { ...h, weight: h.weight * (nhr / nh) * (nc / ncr) }, logScale: (nhr / nh) * worldSize, inBatch: true };
 }
 
 /** Flat indices of the positions whose mask is 1. */
@@ -181,12 +217,15 @@ export function sftStep(
   const pairs = dp ? dp.share(batchSize).map((i) => drawn[i]!) : drawn;
   // The loss is a mean over completion tokens: ranks weigh their gradients by their token counts.
   const weight = pairs.reduce((n, p) => n + p.completion.length, 0);
+  const ranked = dp && history ? rankHistoryLoss(history, pairs, drawn, dp.worldSize) : { history, logScale: 1, inBatch: false };
   const r = T.tidy(() => {
-    const { loss, logits, targets, historyLoss } = sftLoss(policy.model, pairs, task.policyCodec.padId, constrained, true, dropout, history);
+    const { loss, logits, targets, historyLoss } = sftLoss(policy.model, pairs, task.policyCodec.padId, constrained, true, dropout, ranked.history);
     loop.beforeBackward(weight);
     loss.backward();
     const correct = T.noGrad(() => logits.argmax(-1).eq(targets).float().mean().item());
-    return { loss: loss.item(), tokenAccuracy: correct, historyLoss: historyLoss?.item() ?? null };
+    // A rank without history positions logs 0 (its share of the mean) when another rank has some:
+    // the reducing logger needs the same keys on every rank.
+    return { loss: loss.item(), tokenAccuracy: correct, historyLoss: historyLoss === null ? (ranked.inBatch ? 0 : null) : historyLoss.item() * ranked.logScale };
   });
   const gradNorm = loop.update(r.loss, weight);
   loop.step += 1;
