@@ -161,11 +161,16 @@ function loadQa(opts: TaskDataOptions): TaskData {
   };
 }
 
+/** The .json/.jsonl names of a folder listing, sorted: the files QA reads from a folder. */
+function jsonFiles(names: readonly string[]): string[] {
+  return names.filter((n) => /\.jsonl?$/.test(n)).sort();
+}
+
 /** The file to inspect for a wrong-task hint: the path, or a folder's first .json/.jsonl file. */
 function firstDataFile(path: string): string {
   try {
     if (!statSync(path).isDirectory()) return path;
-    const json = readdirSync(path).filter((n) => /\.jsonl?$/.test(n)).sort();
+    const json = jsonFiles(readdirSync(path));
     return json.length > 0 ? join(path, json[0]!) : path;
   } catch {
     return path;
@@ -187,7 +192,7 @@ function expandQaPaths(paths: readonly string[]): string[] {
       continue;
     }
     const names = readdirSync(p);
-    const json = names.filter((n) => /\.jsonl?$/.test(n)).sort();
+    const json = jsonFiles(names);
     if (json.length === 0) {
       const rec = names.some((n) => n.endsWith(".inter")) ? "; it holds RecBole .inter files, i.e. recommendation data: set the task to rec (--task rec, or \"task\": {\"task\": \"rec\"})" : "";
       throw new InputError(`no .json or .jsonl file in this directory (task qa reads multi-hop QA records in JSON)${rec}`, { file: p });

@@ -155,6 +155,11 @@ export function historyTargetCount(pairs: readonly SftPair[], h: HistoryLoss): n
   return n;
 }
 
+/** Completion tokens of `pairs`: what SFT's cross-entropy averages over, so a rank's gradient weight. */
+function completionTokens(pairs: readonly SftPair[]): number {
+  return pairs.reduce((n, p) => n + p.completion.length, 0);
+}
+
 /**
  * The history loss of one data-parallel rank, rescaled so that the ranks' gradients, averaged
  * with weights Nc_r / Nc (completion tokens, as `loop.update` does), give one process's
@@ -164,8 +169,7 @@ export function historyTargetCount(pairs: readonly SftPair[], h: HistoryLoss): n
  * drawn batch, so the global counts need no communication.
  */
 export function rankHistoryLoss(h: HistoryLoss, local: readonly SftPair[], all: readonly SftPair[], worldSize: number): { history: HistoryLoss; logScale: number; inBatch: boolean } {
-  const tokens = (ps: readonly SftPair[]) => ps.reduce((n, p) => n + p.completion.length, 0);
-  const nh = historyTargetCount(all, h), nhr = historyTargetCount(local, h), nc = tokens(all), ncr = tokens(local);
+  const nh = historyTargetCount(all, h), nhr = historyTargetCount(local, h), nc = completionTokens(all), ncr = completionTokens(local);
   if (nh === 0 || nhr === 0 || ncr === 0) return { history: h, logScale: 1, inBatch: nh > 0 };
   return { history: { ...h, weight: h.weight * (nhr / nh) * (nc / ncr) }, logScale: (nhr / nh) * worldSize, inBatch: true };
 }
@@ -216,7 +220,7 @@ export function sftStep(
   const dp = loop.opts.dataParallel;
   const pairs = dp ? dp.share(batchSize).map((i) => drawn[i]!) : drawn;
   // The loss is a mean over completion tokens: ranks weigh their gradients by their token counts.
-  const weight = pairs.reduce((n, p) => n + p.completion.length, 0);
+  const weight = completionTokens(pairs);
   const ranked = dp && history ? rankHistoryLoss(history, pairs, drawn, dp.worldSize) : { history, logScale: 1, inBatch: false };
   const r = T.tidy(() => {
     const { loss, logits, targets, historyLoss } = sftLoss(policy.model, pairs, task.policyCodec.padId, constrained, true, dropout, ranked.history);
