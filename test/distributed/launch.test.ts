@@ -73,6 +73,13 @@ test("compare and demo refuse data parallelism in one line instead of running th
   assert.doesNotThrow(() => refuseDataParallel("compare", [], { WORLD_SIZE: "1", MASTER_ADDR: "h" }));
 });
 
+test("a bad --bucket-cap-mb is refused in one line before any worker starts", async () => {
+  const r = spawnSync(process.execPath, [cli, "train", "--nproc-per-node", "2", "--bucket-cap-mb", "abc", "--master-port", String(await freePort())], { encoding: "utf8" });
+  assert.equal(r.status, 1, r.stderr);
+  assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  assert.match(r.stderr, /^fgrpo train: field "--bucket-cap-mb": expected a positive number, got "abc"/);
+});
+
 test("--dist-backend nccl is refused in one line before any worker starts (this addon has no NCCL, and the trainer is CPU-only)", async () => {
   const r = spawnSync(process.execPath, [cli, "train", "--nproc-per-node", "2", "--dist-backend", "nccl", "--master-port", String(await freePort())], { encoding: "utf8" });
   assert.equal(r.status, 1, r.stderr);

@@ -41,6 +41,8 @@ const train: Command = {
     }
     const v = parsed.values as Record<string, string | undefined>;
     const timeoutS = numberFlag(v["dist-timeout"] ?? process.env.FGRPO_DIST_TIMEOUT, 300, "--dist-timeout");
+    // Checked before the launcher starts workers, so a bad value is one line, not one per rank.
+    const bucketMb = numberFlag(v["bucket-cap-mb"] ?? process.env.FGRPO_DIST_BUCKET_MB, 25, "--bucket-cap-mb");
     checkBackend(v["dist-backend"] ?? "gloo");
     if (v["nproc-per-node"] !== undefined) {
       // The launcher: the same command without the launcher's flags, once per local rank.
@@ -64,7 +66,6 @@ const train: Command = {
       );
     }
     const worker = workerEnv();
-    const bucketMb = numberFlag(v["bucket-cap-mb"] ?? process.env.FGRPO_DIST_BUCKET_MB, 25, "--bucket-cap-mb");
     if (worker !== null && worker.worldSize > 1) return trainWorker(config, worker, timeoutS, (v["dist-backend"] ?? "gloo") as Backend, Boolean(parsed.values.quiet), Math.round(bucketMb * 2 ** 20));
     const r = runTraining(config, { quiet: Boolean(parsed.values.quiet) });
     const show = (name: string, m: Record<string, number> | undefined) =>
