@@ -115,7 +115,7 @@ export function runComparison(base: TrainConfig, opts: CompareOptions): Comparis
   validateMethods(opts.methods, base.task.task, base.compare.rl_overrides);
   const decoupled = opts.methods.filter((m) => (DECOUPLED_METHODS as readonly string[]).includes(m));
   if (decoupled.length > 0 && base.model.checkpoint && isTextPolicyFolder(base.model.checkpoint)) {
-    throw new InputError(`${decoupled.join(", ")} train task-vocabulary models from scratch; with a text model (model.checkpoint with tokenizer.json) compare sft, ${RL_METHODS.join(", ")} and the classic baselines`, { field: "methods" });
+    throw new InputError(`${decoupled.join(", ")} splice token-level slates and need task-vocabulary models; with a text model (model.checkpoint with tokenizer.json) compare sft, ${RL_METHODS.join(", ")} and the classic baselines`, { field: "methods" });
   }
   const log = opts.hooks?.log ?? ((l: string) => console.error(l));
   const clipNote = clipRangeNote(base, opts.methods);

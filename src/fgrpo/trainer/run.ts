@@ -174,8 +174,13 @@ function loopFor(phase: "sft" | "rl", config: TrainConfig, policy: PolicyModel, 
   });
 }
 
-function runPhase(
-  phase: "sft" | "rl",
+/**
+ * Steps a phase to its end with validation every eval_every steps (and at the end), best-checkpoint
+ * tracking and early stopping; returns the last validation. `phase` names the progress bar and the
+ * logged lines (the decoupled pipelines' stages run through it too).
+ */
+export function runPhase(
+  phase: string,
   loop: TrainingLoop,
   step: () => string,
   validate: (phase: string) => EvalResult,
