@@ -113,3 +113,10 @@ test("decoupled-rl splits the unified rollout budget between its stages and logs
   assert.deepEqual([...sel, ...rank].filter((l) => l.validation).map((l) => l.rollouts_seen), [perStep, 2 * perStep, 3 * perStep]);
   assert.ok([...sel, ...rank].filter((l) => l.validation).every((l) => Number.isFinite(l.validation!["ndcg@5"])));
 });
+
+test("decoupled-rl refuses the off-policy and KL settings its stage step does not implement", () => {
+  for (const [rl, field] of [[{ num_minibatches: 2, max_steps: 2 }, "num_minibatches"], [{ beta: 0.1, max_steps: 2 }, "beta"]] as const) {
+    const { cfg, task, examples } = warm(`refuse-${field}`, { rl });
+    assert.throws(() => runDecoupled("decoupled-rl", cfg, task, examples, { log: () => undefined }), new RegExp(`field "rl\\.${field}": decoupled-rl's stages take one on-policy update`));
+  }
+});

@@ -104,6 +104,13 @@ export function checkDecoupledStart(config: TrainConfig, task: TaskSetup): void 
   }
 }
 
+/** decoupled-rl's stage step (trainRlStage) is on-policy GRPO without a KL term: refuse what it would ignore. */
+function checkDecoupledRl(rl: TrainConfig["rl"]): void {
+  for (const [field, value, plain] of [["num_minibatches", rl.num_minibatches, 1], ["num_iterations", rl.num_iterations, 1], ["beta", rl.beta, 0]] as const) {
+    if (value !== plain) throw new InputError(`decoupled-rl's stages take one on-policy update per batch without a KL term; ${value} is not supported there (set ${plain})`, { field: `rl.${field}` });
+  }
+}
+
 /** A stage's model: a copy of model.checkpoint, or a new model. */
 function initialStage(config: TrainConfig, task: TaskSetup): PolicyModel {
   if (config.model.checkpoint !== null) {
@@ -219,6 +226,7 @@ function trainRlStage(stage: "selector" | "ranker", config: TrainConfig, task: T
 export function runDecoupled(method: string, config: TrainConfig, task: TaskSetup, examples: readonly EncodedExample[], hooks: RunHooks = {}): { perQuery: EvalSummary["perQuery"]; means: Record<string, number> } {
   task.taskVocab(); // text models cannot run these methods: fail before any training
   checkDecoupledStart(config, task);
+  if (method === "decoupled-rl") checkDecoupledRl(config.rl);
   T.manualSeed(config.seed);
   writeFileAtomic(join(config.output_dir, "config.json"), JSON.stringify(config, null, 1));
   const evalSet = task.evalExamples(config.task.eval_split, config.task.eval_examples);
