@@ -120,3 +120,17 @@ test("decoupled-rl refuses the off-policy and KL settings its stage step does no
     assert.throws(() => runDecoupled("decoupled-rl", cfg, task, examples, { log: () => undefined }), new RegExp(`field "rl\\.${field}": decoupled-rl's stages take one on-policy update`));
   }
 });
+
+test("compare.sft_overrides gives a decoupled pipeline its own stage fine-tune next to the shared SFT start, and only to those", () => {
+  const dir = join(work, "cmp-ft");
+  const cfg = config({ output_dir: dir, model: { checkpoint: unified }, sft: { max_steps: 0 }, compare: { sft_overrides: { "decoupled-sft": { max_steps: 2, eval_every: 1 } } } });
+  const c = runComparison(cfg, { methods: ["sft", "decoupled-sft"], seeds: [1], dir, split: "test", examples: 4, hooks: { quiet: true, log: () => undefined } });
+  assert.deepEqual(c.rows.map((r) => r.method), ["sft", "decoupled-sft"]);
+  for (const stage of ["selector", "ranker"]) {
+    const lines = readFileSync(join(dir, "seed-1", "decoupled-sft", stage, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { step: number; loss?: number; validation?: object });
+    assert.deepEqual(lines.filter((l) => l.loss !== undefined).map((l) => l.step), [1, 2], stage);
+    assert.equal(lines.filter((l) => l.validation).length, 2, stage);
+  }
+  const bad = config({ output_dir: dir, model: { checkpoint: unified }, sft: { max_steps: 0 }, compare: { sft_overrides: { fgrpo: { max_steps: 2 } } } });
+  assert.throws(() => runComparison(bad, { methods: ["fgrpo"], seeds: [1], dir, split: "test", examples: 4 }), /field "compare\.sft_overrides\.fgrpo": only the decoupled pipelines/);
+});

@@ -201,7 +201,7 @@ export function runPhase(
       loop.logger.log({ step: loop.step, phase, ...progressFields(loop.step), validation: last.means, validity: last.statusCounts, best: improved });
       log(`${phase} step ${loop.step}: validation ${BEST_METRIC} ${last.means[BEST_METRIC]!.toFixed(4)}, slate_recall ${last.means.slate_recall!.toFixed(4)}${improved ? " (best)" : ""}`);
       if (!loop.done && loop.checkEarlyStopping(patience)) {
-        log(`${phase}: early stopping at step ${loop.step}: no better validation ${BEST_METRIC} for ${patience} validations (best ${loop.best!.value.toFixed(4)} at step ${loop.best!.step})`);
+        log(`${phase}: early stopping at step ${loop.step}: no better validation ${loop.opts.bestMetric} for ${patience} validations (best ${loop.best!.value.toFixed(4)} at step ${loop.best!.step})`);
         loop.logger.log({ step: loop.step, phase, early_stopped: true, best_step: loop.best!.step });
       }
     }
