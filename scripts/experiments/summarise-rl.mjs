@@ -42,6 +42,8 @@ for (const dir of args) {
     reward_gen_first: firstLast(steps, "reward_gen_mean", 0), reward_gen_last: firstLast(steps, "reward_gen_mean", -1),
     reward_rank_first: firstLast(steps, "reward_rank_mean", 0), reward_rank_last: firstLast(steps, "reward_rank_mean", -1),
     entropy_first: mean(steps.slice(0, 10).map((s) => s.entropy)), entropy_last: mean(steps.slice(-10).map((s) => s.entropy)),
+    // decoupled-rl: each stage's own token entropy (selector: slate tokens; ranker: rank tokens).
+    ...(decoupled ? { entropy_selector: [firstLast(steps.slice(0, selSteps), "entropy", 0), firstLast(steps.slice(0, selSteps), "entropy", -1)], entropy_ranker: [firstLast(steps.slice(selSteps), "entropy", 0), firstLast(steps.slice(selSteps), "entropy", -1)] } : {}),
     clip: decoupled ? {} : config.rl.method === "fgrpo"
       ? { gen: avg("clip_low_gen") + avg("clip_high_gen"), rank: avg("clip_low_rank") + avg("clip_high_rank") }
       : { joint: avg("clip_low") + avg("clip_high") },
@@ -53,6 +55,6 @@ console.log("| run | method | lr | seed | validation ndcg@5 by rollouts seen | f
 console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of out) {
   const clip = Object.entries(r.clip).map(([k, v]) => `${k} ${f(v, 4)}`).join(", ");
-  console.log(`| ${r.name} | ${r.method}${r.method === "grpo" ? ` (${r.loss_type})` : ""} | ${r.lr} | ${r.seed} | ${r.curve.map((c) => `${c.rollouts_seen}: ${f(c.ndcg5, 4)}`).join(", ")} | ${f(r.final_ndcg5, 4)} | ${f(r.best_ndcg5, 4)} | ${f(r.adv_gen_std)} / ${f(r.adv_rank_std)} / ${f(r.adv_joint_std)} | ${f(r.zero_var_gen, 2)} / ${f(r.zero_var_rank, 2)} / ${f(r.zero_var_joint, 2)} | ${f(r.reward_gen_first)}→${f(r.reward_gen_last)} | ${f(r.reward_rank_first)}→${f(r.reward_rank_last)} | ${f(r.entropy_first)}→${f(r.entropy_last)} | ${clip} |`);
+  console.log(`| ${r.name} | ${r.method}${r.method === "grpo" ? ` (${r.loss_type})` : ""} | ${r.lr} | ${r.seed} | ${r.curve.map((c) => `${c.rollouts_seen}: ${f(c.ndcg5, 4)}`).join(", ")} | ${f(r.final_ndcg5, 4)} | ${f(r.best_ndcg5, 4)} | ${f(r.adv_gen_std)} / ${f(r.adv_rank_std)} / ${f(r.adv_joint_std)} | ${f(r.zero_var_gen, 2)} / ${f(r.zero_var_rank, 2)} / ${f(r.zero_var_joint, 2)} | ${f(r.reward_gen_first)}→${f(r.reward_gen_last)} | ${f(r.reward_rank_first)}→${f(r.reward_rank_last)} | ${r.entropy_selector ? `selector ${f(r.entropy_selector[0])}→${f(r.entropy_selector[1])}, ranker ${f(r.entropy_ranker[0])}→${f(r.entropy_ranker[1])}` : `${f(r.entropy_first)}→${f(r.entropy_last)}`} | ${clip} |`);
 }
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify(out, null, 1));
