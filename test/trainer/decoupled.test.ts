@@ -134,3 +134,10 @@ test("compare.sft_overrides gives a decoupled pipeline its own stage fine-tune n
   const bad = config({ output_dir: dir, model: { checkpoint: unified }, sft: { max_steps: 0 }, compare: { sft_overrides: { fgrpo: { max_steps: 2 } } } });
   assert.throws(() => runComparison(bad, { methods: ["fgrpo"], seeds: [1], dir, split: "test", examples: 4 }), /field "compare\.sft_overrides\.fgrpo": only the decoupled pipelines/);
 });
+
+test("a pipeline folder resumes only under its own config: another one is a one-line error", () => {
+  const { cfg, task, examples } = warm("resume-other");
+  runDecoupled("decoupled-sft", cfg, task, examples.slice(0, 2), { quiet: true, log: () => undefined });
+  const other = { ...cfg, rl: { ...cfg.rl, learning_rate: cfg.rl.learning_rate * 2 } };
+  assert.throws(() => runDecoupled("decoupled-sft", other, task, examples.slice(0, 2), { log: () => undefined }), /config\.json: output_dir already holds a pipeline with a different config/);
+});

@@ -28,7 +28,7 @@
  *   <output_dir>/selector-rl, ranker-rl        RL stage logs (metrics.jsonl) and checkpoints
  *   <output_dir>/selector-final, ranker-final  the trained models
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../util/atomic-write.js";
 import { readJsonFile } from "../../util/json-file.js";
@@ -228,7 +228,12 @@ export function runDecoupled(method: string, config: TrainConfig, task: TaskSetu
   checkDecoupledStart(config, task);
   if (method === "decoupled-rl") checkDecoupledRl(config.rl);
   T.manualSeed(config.seed);
-  writeFileAtomic(join(config.output_dir, "config.json"), JSON.stringify(config, null, 1));
+  const configFile = join(config.output_dir, "config.json");
+  // As `train` does: a folder's stages resume only under the config that wrote them.
+  if (existsSync(configFile) && readFileSync(configFile, "utf8") !== JSON.stringify(config, null, 1)) {
+    throw new InputError("output_dir already holds a pipeline with a different config; use a new output_dir or the same config to resume", { file: configFile });
+  }
+  writeFileAtomic(configFile, JSON.stringify(config, null, 1));
   const evalSet = task.evalExamples(config.task.eval_split, config.task.eval_examples);
   const ranker = initialStage(config, task);
   const pipe: Pipeline = { ranker, selector: null, validate: () => scoreOutputs(task, evalSet, chainedCompletions(task, evalSet, pipe.ranker, pipe.selector, config.seed), config.seed) };
