@@ -85,7 +85,7 @@ test("compare --config with a compare section: per-method rl, listed seeds, a re
     const f = JSON.parse(readFileSync(join(dir, `seed-${seed}`, "fgrpo", "config.json"), "utf8"));
     assert.deepEqual([f.seed, f.rl.method, f.rl.learning_rate], [seed, "fgrpo", 1e-4]);
     // The study's compare section is not part of a run's own config.
-    assert.deepEqual(f.compare, { methods: [], seeds: [], rl_overrides: {} });
+    assert.deepEqual(f.compare, { methods: [], seeds: [], rl_overrides: {}, sft_overrides: {} });
     const g = JSON.parse(readFileSync(join(dir, `seed-${seed}`, "grpo-drgrpo", "config.json"), "utf8"));
     assert.deepEqual([g.rl.method, g.rl.loss_type, g.rl.learning_rate], ["grpo", "dr_grpo", 5e-4]);
     // Validation lines carry the x of sample-efficiency curves.

@@ -113,9 +113,12 @@ export function methodRlConfig(base: TrainConfig, name: string): TrainConfig["rl
 /** Runs every method for every seed and writes comparison.json. */
 export function runComparison(base: TrainConfig, opts: CompareOptions): Comparison {
   validateMethods(opts.methods, base.task.task, base.compare.rl_overrides);
+  for (const m of Object.keys(base.compare.sft_overrides)) {
+    if (!(DECOUPLED_METHODS as readonly string[]).includes(m)) throw new InputError(`only the decoupled pipelines (${DECOUPLED_METHODS.join(", ")}) train SFT stages of their own; the other methods share one SFT start (set sft itself)`, { field: `compare.sft_overrides.${m}` });
+  }
   const decoupled = opts.methods.filter((m) => (DECOUPLED_METHODS as readonly string[]).includes(m));
   if (decoupled.length > 0 && base.model.checkpoint && isTextPolicyFolder(base.model.checkpoint)) {
-    throw new InputError(`${decoupled.join(", ")} train task-vocabulary models from scratch; with a text model (model.checkpoint with tokenizer.json) compare sft, ${RL_METHODS.join(", ")} and the classic baselines`, { field: "methods" });
+    throw new InputError(`${decoupled.join(", ")} splice token-level slates and need task-vocabulary models; with a text model (model.checkpoint with tokenizer.json) compare sft, ${RL_METHODS.join(", ")} and the classic baselines`, { field: "methods" });
   }
   const log = opts.hooks?.log ?? ((l: string) => console.error(l));
   const clipNote = clipRangeNote(base, opts.methods);
@@ -162,7 +165,7 @@ export function runComparison(base: TrainConfig, opts: CompareOptions): Comparis
         s.runs.push(out);
       } else if ((DECOUPLED_METHODS as readonly string[]).includes(method)) {
         log(`seed ${seed}: ${method}`);
-        const r = runDecoupled(method, withSeed({ name: `${base.name}-${method}-s${seed}`, output_dir: join(seedDir, method), rl: methodRlConfig(base, method) }), task, examples, opts.hooks);
+        const r = runDecoupled(method, withSeed({ name: `${base.name}-${method}-s${seed}`, output_dir: join(seedDir, method), sft: base.compare.sft_overrides[method] ?? {}, rl: methodRlConfig(base, method) }), task, examples, opts.hooks);
         perQuery = r.perQuery;
         s.runs.push(join(seedDir, method));
       } else {

@@ -262,6 +262,11 @@ export const CompareSection = z.object({
    * `"grpo-drgrpo": { "method": "grpo", "loss_type": "dr_grpo" }`.
    */
   rl_overrides: z.record(z.string().min(1), RlSection.partial()).default({}),
+  /**
+   * Per-method changes to the sft section, for the decoupled pipelines only (they fine-tune their
+   * own stages; the other methods share one SFT start), e.g. `"decoupled-sft": { "max_steps": 300 }`.
+   */
+  sft_overrides: z.record(z.string().min(1), SftSection.partial()).default({}),
 }).strict();
 
 export const TrainConfigSchema = z.object({

@@ -69,13 +69,12 @@ export function setupTask(config: TrainConfig, givenCodec?: PolicyCodec): TaskSe
     task: t.task, data: t.data ?? undefined, poolSize: t.pool_size, seed: config.seed, negatives: t.negatives, firstStage: t.first_stage ?? undefined,
     synthetic: { goldSize: s.gold_size, categories: s.categories, grades: s.grades, gradeNoise: s.grade_noise, examples: s.examples },
   });
-  const promptOpts = { maxHistory: t.max_history, passageWords: t.max_passage_words };
   let trainExamples = data.examples("train");
   // A seeded shuffle before truncation, so `train_examples` takes a sample of users, not the first ones.
   trainExamples = new Rng(config.seed ^ 0x5eed).shuffle(trainExamples.slice());
   if (t.train_examples !== null) trainExamples = trainExamples.slice(0, t.train_examples);
   const layout = layoutOf(config);
-  const policyCodec = givenCodec ?? new TaskVocabCodec(config, extendVocab(buildTaskVocab(trainExamples, { ...promptOpts, poolSize: t.pool_size }), layout));
+  const policyCodec = givenCodec ?? new TaskVocabCodec(config, taskVocabOf(config, trainExamples));
   const encode = exampleEncoder(policyCodec, layout);
   const vocabCodec = policyCodec instanceof TaskVocabCodec ? new VocabRolloutCodec(policyCodec.vocab, layout) : null;
   const evalCache = new Map<string, EncodedExample[]>();
@@ -145,6 +144,15 @@ export function batchConstraint(examples: readonly EncodedExample[]): TokenConst
   const first = examples[0]?.constraint;
   if (first && examples.every((e) => e.constraint === first)) return first as TokenConstraint<unknown>;
   return new MultiConstraint(examples.map((e) => e.constraint)) as TokenConstraint<unknown>;
+}
+
+/**
+ * The task vocabulary a new model of this config gets: the symbols of the training prompts plus
+ * the layout's (also what a warm start's vocabulary is checked against, see decoupled.ts).
+ */
+export function taskVocabOf(config: TrainConfig, trainExamples: readonly RankingExample[]): TaskVocab {
+  const t = config.task;
+  return extendVocab(buildTaskVocab(trainExamples, { maxHistory: t.max_history, passageWords: t.max_passage_words, poolSize: t.pool_size }), layoutOf(config));
 }
 
 /** Adds the layout's tags and ids when the task vocabulary lacks any (a larger pool, say). */

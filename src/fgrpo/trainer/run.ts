@@ -174,8 +174,13 @@ function loopFor(phase: "sft" | "rl", config: TrainConfig, policy: PolicyModel, 
   });
 }
 
-function runPhase(
-  phase: "sft" | "rl",
+/**
+ * Steps a phase to its end with validation every eval_every steps (and at the end), best-checkpoint
+ * tracking and early stopping; returns the last validation. `phase` names the progress bar and the
+ * logged lines (the decoupled pipelines' stages run through it too).
+ */
+export function runPhase(
+  phase: string,
   loop: TrainingLoop,
   step: () => string,
   validate: (phase: string) => EvalResult,
@@ -196,7 +201,7 @@ function runPhase(
       loop.logger.log({ step: loop.step, phase, ...progressFields(loop.step), validation: last.means, validity: last.statusCounts, best: improved });
       log(`${phase} step ${loop.step}: validation ${BEST_METRIC} ${last.means[BEST_METRIC]!.toFixed(4)}, slate_recall ${last.means.slate_recall!.toFixed(4)}${improved ? " (best)" : ""}`);
       if (!loop.done && loop.checkEarlyStopping(patience)) {
-        log(`${phase}: early stopping at step ${loop.step}: no better validation ${BEST_METRIC} for ${patience} validations (best ${loop.best!.value.toFixed(4)} at step ${loop.best!.step})`);
+        log(`${phase}: early stopping at step ${loop.step}: no better validation ${loop.opts.bestMetric} for ${patience} validations (best ${loop.best!.value.toFixed(4)} at step ${loop.best!.step})`);
         loop.logger.log({ step: loop.step, phase, early_stopped: true, best_step: loop.best!.step });
       }
     }
