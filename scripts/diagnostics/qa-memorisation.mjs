@@ -58,7 +58,8 @@ function pearson(xs, ys) {
 const out = { checkpoint: ckpt, train_pool_seed: base.seed, train_questions: nTrain };
 for (const seed of [base.seed, ...otherSeeds]) {
   // The split does not depend on the seed (QA split seed 0), only the pools' passage order does.
-  const task = setupTask({ ...base, seed }, codec);
+  // One order per pool: a run trained with task.train_pool_orders > 1 is probed on its first order.
+  const task = setupTask({ ...base, seed, task: { ...base.task, train_pool_orders: 1 } }, codec);
   const train = [...task.train].sort(byId).slice(0, nTrain);
   const key = seed === base.seed ? `train_seed${seed}_as_trained` : `train_seed${seed}_reshuffled`;
   out[key] = ndcg(task, train);
