@@ -4,7 +4,7 @@
 // other [i] labels), (3) validation and test. A model that matched question and passage words
 // would score the same on (1) and (2); one that memorised "this question → these labels" drops
 // to random on (2). Usage (after `npx tsc -p .`):
-//   node scripts/diagnostics/qa-memorisation.mjs RUN_DIR CHECKPOINT [N_TRAIN=200] [SEEDS=1,2]
+//   node scripts/diagnostics/qa-memorisation.mjs RUN_DIR CHECKPOINT [N_TRAIN=200] [SEEDS=1,2] [N_EVAL=all]
 // RUN_DIR holds the run's config.json (its seed is the training pool seed).
 // Two more probes on valid+test: (4) does the policy do better where word matching is easy?
 // per-question NDCG@5 of the policy against that of BM25 restricted to what the model can read
@@ -19,7 +19,7 @@ import { Bm25Index } from "../../dist/src/tasks/bm25.js";
 import { words } from "../../dist/src/tasks/text.js";
 import * as T from "../../dist/src/torch/index.js";
 
-const [runDir, ckpt, nArg, seedsArg] = process.argv.slice(2);
+const [runDir, ckpt, nArg, seedsArg, evalArg] = process.argv.slice(2);
 if (!runDir || !ckpt) {
   console.error("usage: qa-memorisation.mjs RUN_DIR CHECKPOINT [N_TRAIN] [SEEDS]");
   process.exit(2);
@@ -64,8 +64,9 @@ for (const seed of [base.seed, ...otherSeeds]) {
   const key = seed === base.seed ? `train_seed${seed}_as_trained` : `train_seed${seed}_reshuffled`;
   out[key] = ndcg(task, train);
   if (seed === base.seed) {
-    out.valid = ndcg(task, task.evalExamples("valid"), true);
-    out.test = ndcg(task, task.evalExamples("test"), true);
+    const nEval = evalArg ? Number(evalArg) : undefined;
+    out.valid = ndcg(task, task.evalExamples("valid", nEval), true);
+    out.test = ndcg(task, task.evalExamples("test", nEval), true);
   }
 }
 // (4) and (5) over valid+test.
