@@ -112,7 +112,13 @@ function unsharedHidden(model: LlamaModel, prompts: readonly (readonly number[])
 
 /** The same hidden states with each prompt's forward run once and shared by its completions. */
 function sharedHidden(model: LlamaModel, prompts: readonly (readonly number[])[], completions: readonly (readonly number[])[], groupOf: readonly number[], len: number, pad: number, device: string): T.Tensor {
-  const padded = padLeft(prompts, pad, device);
+  // Only the prompts some completion continues run forward: an RL minibatch (num_minibatches > 1)
+  // holds a few of the step's groups, and the other prompts' forward and backward were pure cost
+  // (4× the prompt work at 4 minibatches, most of a step for long QA prompts). groupOf keeps
+  // indexing `prompts` (the constraint's state is per prompt); rows map to the used prompts.
+  const used = [...new Set(groupOf)].sort((a, b) => a - b);
+  const local = new Map(used.map((g, j) => [g, j]));
+  const padded = padLeft(used.map((g) => prompts[g]!), pad, device);
   const recorded = new RecordingKV();
   const first = model.forward(padded.ids, {
     positions: padded.positions,
@@ -121,7 +127,7 @@ function sharedHidden(model: LlamaModel, prompts: readonly (readonly number[])[]
     lastOnly: true,
     hiddenOnly: true,
   });
-  const rowsIndex = int64(groupOf, [groupOf.length], device);
+  const rowsIndex = int64(groupOf.map((g) => local.get(g)!), [groupOf.length], device);
   const firstHidden = first.indexSelect(0, rowsIndex);
   if (len === 1) return firstHidden;
   const r = completions.length;

@@ -44,6 +44,34 @@ test("shared-prefix scoring equals unshared: log-probs, entropies and gradients 
   model.dispose();
 });
 
+test("shared-prefix scoring of completions of some prompts only (an RL minibatch) equals unshared scoring: log-probs and gradients", () => {
+  T.manualSeed(23);
+  const model = LlamaModel.init(presets.micro(48, { numLayers: 2 }));
+  // Prompts of different lengths; the completions continue prompts 1 and 3 only, so the shared
+  // form runs two of the four prompts (the longest, prompt 0, is not among them: padding differs).
+  const prompts = [[1, 5, 6, 7, 8, 9, 4], [1, 30], [1, 11, 12], [1, 13, 14, 15]];
+  const constraint = new IncreasingIds(10, 40, 3);
+  const gen = generate(model, prompts, { maxNewTokens: 5, numGenerations: 2, temperature: 1.1, seed: 3, constraint });
+  const rows = [2, 3, 6, 7];
+  const groupOf = rows.map((i) => Math.floor(i / 2));
+  const completions = rows.map((i, j) => (j === 1 ? gen.completions[i]!.slice(0, -1) : gen.completions[i]!));
+  const params = [...model.params.values()];
+  const weights = T.randn([completions.length, Math.max(...completions.map((c) => c.length))]);
+  const run = (sharedPrefix: boolean) => {
+    const s = scoreCompletions(model, prompts, completions, { groupOf, constraint, temperature: 1.1, sharedPrefix });
+    return { s, grads: T.grad(s.logprobs.mul(weights).sum(), params) };
+  };
+  const shared = run(true), unshared = run(false);
+  assert.ok(maxDiff(shared.s.logprobs, unshared.s.logprobs) < 1e-5);
+  assert.ok(maxDiff(shared.s.entropy, unshared.s.entropy) < 1e-5);
+  shared.grads.forEach((g, i) => assert.ok(maxDiff(g!, unshared.grads[i]!) < 1e-5, `gradient of parameter ${i}`));
+  // And the sampler's log-probs (sampled with all four prompts in the batch) are the scorer's.
+  const width = shared.s.logprobs.size(1);
+  const flat = shared.s.logprobs.toArray();
+  rows.forEach((r, j) => completions[j]!.forEach((_, t) => assert.ok(Math.abs(gen.logprobs[r]![t]! - flat[j * width + t]!) < 1e-5)));
+  model.dispose();
+});
+
 test("constrained scoring over the allowed tokens only equals the whole-vocabulary form: log-probs, entropies, gradients", () => {
   T.manualSeed(22);
   const model = LlamaModel.init(presets.micro(48, { numLayers: 2 }));

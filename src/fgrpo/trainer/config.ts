@@ -49,6 +49,11 @@ export const TaskSection = z.object({
   first_stage: z.enum(["popularity", "itemknn", "markov"]).nullable().default("popularity"),
   /** Training prompts used (the first ones of the seeded, shuffled training split); null = all. */
   train_examples: positiveInt.nullable().default(null),
+  /**
+   * Orders of each training pool: 1 = as built; K > 1 adds K − 1 copies with the candidates
+   * reshuffled, so a "[i]" label cannot be memorised per question (docs/results-qa-study.md, §5).
+   */
+  train_pool_orders: positiveInt.default(1),
   /** Prompts of the evaluation split used for validation during training. */
   eval_examples: positiveInt.default(200),
   /** Split used for validation during training. */

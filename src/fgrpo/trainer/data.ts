@@ -10,6 +10,7 @@ import { sftTarget } from "../../tasks/gold.js";
 import type { RankingExample } from "../../tasks/types.js";
 import { TaskVocab } from "../../models/task-vocab.js";
 import { Rng } from "../../util/random.js";
+import { exampleRng } from "../../tasks/seed.js";
 import { VocabRolloutCodec, rolloutSymbols } from "../grammar-tokens.js";
 import { type RolloutLayout, type Rollout } from "../layout.js";
 import { MultiConstraint } from "../multi-constraint.js";
@@ -86,7 +87,8 @@ export function setupTask(config: TrainConfig, givenCodec?: PolicyCodec): TaskSe
       if (!(policyCodec instanceof TaskVocabCodec) || vocabCodec === null) throw new InputError("this method splices token-level slates and needs a task-vocabulary model; text models (model.checkpoint with tokenizer.json) train with sft, fgrpo, grpo and gspo", { field: "model.checkpoint" });
       return { vocab: policyCodec.vocab, codec: vocabCodec };
     },
-    train: trainExamples.map(encode),
+    // Extra pool orders after the vocabulary is built: the copies hold the same words.
+    train: withPoolOrders(trainExamples, t.train_pool_orders, config.seed).map(encode),
     batchConstraint: (examples) => batchConstraint(examples),
     encode,
     evalExamples(split, limit) {
@@ -109,6 +111,18 @@ export function setupTask(config: TrainConfig, givenCodec?: PolicyCodec): TaskSe
       return { ranking: r.ranking.map(id), slate: r.slate.map(id) };
     },
   };
+}
+
+/**
+ * The examples plus K − 1 copies of each with its candidates reshuffled (seeded by the seed, the
+ * copy and the example id; grades and retriever lists are by candidate id, so they follow). With
+ * "[i]" labels a model can fit fixed training pools by memorising which labels a question's gold
+ * passages carry; over several orders only reading the passages fits them.
+ */
+export function withPoolOrders(examples: readonly RankingExample[], k: number, seed: number): RankingExample[] {
+  const out = [...examples];
+  for (let j = 1; j < k; j++) for (const ex of examples) out.push({ ...ex, pool: exampleRng(seed + j, `pool-order:${ex.id}`).shuffle(ex.pool.slice()) });
+  return out;
 }
 
 /**
