@@ -104,7 +104,7 @@ function trainSft(name: string, config: TrainConfig, task: TaskSetup, pairOf: (e
   const loop = new TrainingLoop({
     phase: name, section: "sft", outputDir: config.output_dir, params: policy.model.trainableParameters(), settings: config.sft, seed: config.seed * 2 + 1, config,
     saveModel: (dir) => savePolicy(policy, dir), loadModel: (dir) => loadPolicyWeights(policy, dir), bestMetric: "ndcg@5",
-    maxConsecutiveFailures: config.rl.max_consecutive_failures, log: hooks.log,
+    maxConsecutiveFailures: config.rl.max_consecutive_failures, log: hooks.log, emaDecay: config.sft.ema_decay,
   });
   try {
     loop.resume();
@@ -113,6 +113,7 @@ function trainSft(name: string, config: TrainConfig, task: TaskSetup, pairOf: (e
       sftStep(policy, task, loop, config.sft.batch_size, config.rl.constrained_decoding, pairOf, config.sft.dropout, history);
       if (loop.shouldSave()) loop.save();
     }
+    loop.useEvaluatedWeights();
     return policy;
   } finally {
     loop.dispose();
