@@ -9,6 +9,8 @@ import * as T from "../../src/torch/index.js";
 import { ParameterEma } from "../../src/fgrpo/trainer/ema.js";
 import { parseConfig } from "../../src/fgrpo/trainer/config.js";
 import { runTraining } from "../../src/fgrpo/trainer/run.js";
+import { setupTask } from "../../src/fgrpo/trainer/data.js";
+import { runDecoupled } from "../../src/fgrpo/trainer/decoupled.js";
 
 const values = (t: T.Tensor) => Array.from(t.toFloat32Array());
 
@@ -138,4 +140,16 @@ test("a run with weight averaging interrupted mid-SFT resumes to the uninterrupt
   assert.deepEqual(lines(b), lines(a));
   assert.deepEqual(resumed.sft!.means, full.sft!.means);
   assert.deepEqual(weights(join(resumed.finalModel, "model.safetensors")), weights(join(full.finalModel, "model.safetensors")));
+});
+
+test("the decoupled pipelines' SFT models are their averages too", () => {
+  const dir = mkdtempSync(join(tmpdir(), "fgrpo-ema-decoupled-"));
+  const cfg = config(dir, { ema_decay: 0.7, max_steps: 6, eval_every: 0, save_every: 0 });
+  const task = setupTask(cfg);
+  runDecoupled("decoupled-sft", cfg, task, task.evalExamples("valid", 4), quiet);
+  for (const stage of ["ranker", "selector"]) {
+    const avg = weights(join(dir, stage, "checkpoints", "step-000006", "ema.safetensors"));
+    const final = weights(join(dir, `${stage}-final`, "model.safetensors"));
+    for (const [k, a] of avg) assert.deepEqual(final.get(k), a, `${stage} ${k}`);
+  }
 });
