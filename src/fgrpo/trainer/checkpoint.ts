@@ -5,6 +5,7 @@
  *   <output_dir>/checkpoints/step-000120/
  *       model/                 the model in HF layout (config.json, model.safetensors, vocab)
  *       optimizer.safetensors  AdamW moments
+ *       ema.safetensors        the weight average (sft.ema_decay; absent when off)
  *       trainer_state.json     step, phase, RNG states, data position, best metric, config
  *   <output_dir>/checkpoints/LATEST   the folder name of the newest complete checkpoint
  *
@@ -17,6 +18,7 @@ import { join } from "node:path";
 import * as T from "../../torch/index.js";
 import { writeFileAtomic } from "../../util/atomic-write.js";
 import { InputError } from "../../util/errors.js";
+import type { EmaState } from "./ema.js";
 
 export interface TrainerState {
   /** "sft" or "rl": which loop the checkpoint belongs to. */
@@ -40,6 +42,8 @@ export interface CheckpointContents {
   optimizer: T.OptimizerState;
   /** Writes the model into a folder (HF layout). */
   saveModel: (dir: string) => void;
+  /** The parameters' moving average, when weight averaging is on. */
+  ema?: EmaState | null;
 }
 
 function checkpointsDir(outputDir: string): string {
@@ -61,6 +65,7 @@ export function saveCheckpoint(outputDir: string, c: CheckpointContents, opts: {
   mkdirSync(tmp, { recursive: true });
   c.saveModel(join(tmp, "model"));
   T.saveSafetensors(join(tmp, "optimizer.safetensors"), c.optimizer.tensors, { step: String(c.optimizer.step) });
+  if (c.ema) T.saveSafetensors(join(tmp, EMA_FILE), c.ema.tensors, { updates: String(c.ema.updates) });
   writeFileAtomic(join(tmp, "trainer_state.json"), JSON.stringify(c.state, null, 1));
   rmSync(final, { recursive: true, force: true });
   renameSync(tmp, final);
@@ -87,8 +92,13 @@ export function latestCheckpoint(outputDir: string): string | null {
   return dir;
 }
 
-/** Reads a checkpoint's trainer state and optimizer tensors (the caller loads the model). */
-export function loadCheckpoint(dir: string): { state: TrainerState; optimizer: T.OptimizerState } {
+const EMA_FILE = "ema.safetensors";
+
+/**
+ * Reads a checkpoint's trainer state, optimizer tensors and weight average (null when the run
+ * had none); the caller loads the model.
+ */
+export function loadCheckpoint(dir: string): { state: TrainerState; optimizer: T.OptimizerState; ema: EmaState | null } {
   const file = join(dir, "trainer_state.json");
   let state: TrainerState;
   try {
@@ -97,7 +107,9 @@ export function loadCheckpoint(dir: string): { state: TrainerState; optimizer: T
     throw new InputError(`cannot read trainer state: ${(e as Error).message}`, { file });
   }
   const opt = T.loadSafetensors(join(dir, "optimizer.safetensors"));
-  return { state, optimizer: { step: Number(opt.metadata.step ?? state.step), tensors: opt.tensors } };
+  const emaFile = join(dir, EMA_FILE);
+  const ema = existsSync(emaFile) ? T.loadSafetensors(emaFile) : null;
+  return { state, optimizer: { step: Number(opt.metadata.step ?? state.step), tensors: opt.tensors }, ema: ema && { updates: Number(ema.metadata.updates), tensors: ema.tensors } };
 }
 
 export function encodeRng(bytes: Uint8Array): string {

@@ -191,6 +191,13 @@ export const SftSection = z.object({
    * text models have no item tokens to predict), so one default serves every task.
    */
   history_loss_weight: z.number().min(0).nullable().default(null),
+  /**
+   * Weight averaging (timm's ModelEmaV2): validation, the best checkpoint and the SFT result use
+   * an exponential moving average of the parameters with this decay (warmed up as
+   * min(decay, (1 + n) / (10 + n)) over the first updates; trainer/ema.ts); training itself is
+   * unchanged. null = off.
+   */
+  ema_decay: z.number().gt(0).lt(1).nullable().default(null),
 }).strict();
 
 export const RlSection = z.object({

@@ -128,6 +128,7 @@ function stageLoop(phase: string, section: "sft" | "rl", config: TrainConfig, po
     phase, section, outputDir: config.output_dir, params: policy.model.trainableParameters(), settings, seed: config.seed * 2 + (section === "sft" ? 1 : 2), config,
     saveModel: (dir) => savePolicy(policy, dir), loadModel: (dir) => loadPolicyWeights(policy, dir), bestMetric,
     maxConsecutiveFailures: config.rl.max_consecutive_failures, log: hooks.log,
+    emaDecay: section === "sft" ? config.sft.ema_decay : null,
   });
 }
 
@@ -152,7 +153,7 @@ function trainSftStage(name: "selector" | "ranker", config: TrainConfig, task: T
     if (config.sft.load_best_model_at_end && loop.best !== null && loop.best.step !== loop.step) {
       log(`${name}: loading the best validation checkpoint (step ${loop.best.step}, ${bestMetric} ${loop.best.value.toFixed(4)})`);
       loadPolicyWeights(policy, loop.bestModelDir());
-    }
+    } else loop.useEvaluatedWeights(); // the weights validation scored: the average, with sft.ema_decay
   } finally {
     loop.dispose();
   }

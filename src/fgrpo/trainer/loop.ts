@@ -13,6 +13,7 @@ import { writeFileAtomic } from "../../util/atomic-write.js";
 import { learningRateAt, type ScheduleType } from "./schedule.js";
 import { JsonlLogger } from "./logger.js";
 import type { DataParallel } from "./dist.js";
+import { ParameterEma } from "./ema.js";
 import { decodeRng, encodeRng, latestCheckpoint, loadCheckpoint, saveCheckpoint, stepDirName, type TrainerState } from "./checkpoint.js";
 
 export interface OptimSettings {
@@ -48,6 +49,8 @@ export interface LoopOptions {
   log?: (line: string) => void;
   /** Data-parallel ranks: gradients and logs are reduced across them; rank 0 alone writes. */
   dataParallel?: DataParallel;
+  /** Weight averaging (ema.ts): the decay of the average that validation scores; null/absent = off. */
+  emaDecay?: number | null;
 }
 
 /** A run that cannot go on (non-finite losses or parameters): the CLI prints it as one line. */
@@ -70,6 +73,8 @@ export class TrainingLoop {
   best: TrainerState["best"] = null;
   /** Set by early stopping; saved with checkpoints so a resumed run stays stopped. */
   earlyStopped = false;
+  /** The parameters' moving average (`emaDecay`), or null when weight averaging is off. */
+  readonly ema: ParameterEma | null;
   private failures = 0;
   /** The first of the current run of skipped steps: what the message that stops the run reports. */
   private firstFailure: { step: number; what: string } | null = null;
@@ -81,6 +86,20 @@ export class TrainingLoop {
     this.dir = join(opts.outputDir, opts.phase);
     const metrics = join(this.dir, "metrics.jsonl");
     this.logger = opts.dataParallel ? opts.dataParallel.logger(metrics) : new JsonlLogger(metrics);
+    this.ema = opts.emaDecay != null ? new ParameterEma(opts.emaDecay, opts.params) : null;
+  }
+
+  /**
+   * Runs `f` (validation and the best checkpoint it may write) on the weights the run evaluates:
+   * the moving average when weight averaging is on, the trained weights otherwise.
+   */
+  evaluated<R>(f: () => R): R {
+    return this.ema ? this.ema.withAveraged(f) : f();
+  }
+
+  /** At the end of a phase: the parameters become the weights validation scored (the average, when on). */
+  useEvaluatedWeights(): void {
+    this.ema?.apply();
   }
 
   get done(): boolean {
@@ -149,6 +168,8 @@ export class TrainingLoop {
     this.optimizer.update();
     this.optimizer.zeroGrad();
     this.checkParameters(params);
+    // After the check, so a diverged update never reaches the average either.
+    this.ema?.update();
     return norm;
   }
 
@@ -242,7 +263,7 @@ export class TrainingLoop {
       config: this.opts.config,
       extra: this.earlyStopped ? { ...extra, early_stopped: true } : extra,
     };
-    return { state, optimizer: this.optimizer.stateDict(), saveModel: this.opts.saveModel };
+    return { state, optimizer: this.optimizer.stateDict(), saveModel: this.opts.saveModel, ema: this.ema?.stateDict() ?? null };
   }
 
   /**
@@ -258,13 +279,19 @@ export class TrainingLoop {
       this.truncateLog(0);
       return null;
     }
-    const { state, optimizer } = loadCheckpoint(dir);
+    const { state, optimizer, ema } = loadCheckpoint(dir);
     if (JSON.stringify(state.config) !== JSON.stringify(this.opts.config)) {
       throw new Error(`cannot resume ${dir}: it was written with a different config (start a new output_dir, or restore the original config)`);
     }
     this.opts.loadModel(join(dir, "model"));
     this.optimizer.loadStateDict(optimizer);
     for (const t of optimizer.tensors.values()) t.dispose();
+    if (this.ema) {
+      // The configs matched, so the checkpoint was written with the average on.
+      if (!ema) throw new InputError(`cannot resume ${dir}: it has no ema.safetensors although sft.ema_decay is set`, { file: dir });
+      this.ema.loadStateDict(ema);
+    }
+    if (ema) for (const t of ema.tensors.values()) t.dispose();
     T.setRngState(decodeRng(state.torchRng));
     this.dataRng.setState(state.dataRng);
     this.step = state.step;
@@ -298,6 +325,7 @@ export class TrainingLoop {
 
   dispose(): void {
     this.optimizer.dispose();
+    this.ema?.dispose();
     this.opts.dataParallel?.dispose();
   }
 }

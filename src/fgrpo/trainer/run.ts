@@ -171,6 +171,7 @@ function loopFor(phase: "sft" | "rl", config: TrainConfig, policy: PolicyModel, 
     maxConsecutiveFailures: config.rl.max_consecutive_failures,
     log,
     dataParallel,
+    emaDecay: phase === "sft" ? config.sft.ema_decay : null,
   });
 }
 
@@ -196,8 +197,12 @@ export function runPhase(
     const summary = step();
     progress.update(loop.step, summary);
     if (loop.shouldValidate()) {
-      last = validate(phase);
-      const improved = loop.recordValidation(last.means);
+      // With weight averaging, the average is scored and (when best) checkpointed as `best`.
+      const { result, improved } = loop.evaluated(() => {
+        const result = validate(phase);
+        return { result, improved: loop.recordValidation(result.means) };
+      });
+      last = result;
       loop.logger.log({ step: loop.step, phase, ...progressFields(loop.step), validation: last.means, validity: last.statusCounts, best: improved });
       log(`${phase} step ${loop.step}: validation ${BEST_METRIC} ${last.means[BEST_METRIC]!.toFixed(4)}, slate_recall ${last.means.slate_recall!.toFixed(4)}${improved ? " (best)" : ""}`);
       if (!loop.done && loop.checkEarlyStopping(patience)) {
@@ -208,7 +213,7 @@ export function runPhase(
     if (loop.shouldSave()) loop.save();
     if (hooks.stopAfter?.phase === phase && loop.step >= hooks.stopAfter.step && !loop.done) throw new Interrupted();
   }
-  return last ?? validate(phase);
+  return last ?? loop.evaluated(() => validate(phase));
 }
 
 function runSft(config: TrainConfig, task: TaskSetup, policy: PolicyModel, validate: (p: string) => EvalResult, hooks: RunHooks, log: (l: string) => void): EvalResult {
@@ -230,7 +235,7 @@ function runSft(config: TrainConfig, task: TaskSetup, policy: PolicyModel, valid
       log(`SFT: loading the best validation checkpoint (step ${loop.best.step}, ${BEST_METRIC} ${loop.best.value.toFixed(4)})`);
       loadPolicyWeights(policy, loop.bestModelDir());
       result = validate("sft");
-    }
+    } else loop.useEvaluatedWeights(); // the weights `result` scored: the average, with sft.ema_decay
     if (loop.writes) writeFileAtomic(join(config.output_dir, "sft", "final-validation.json"), JSON.stringify({ means: result.means, statusCounts: result.statusCounts }));
     return result;
   } finally {
