@@ -56,6 +56,14 @@ export const TaskSection = z.object({
   train_pool_orders: positiveInt.default(1),
   /** Prompts of the evaluation split used for validation during training. */
   eval_examples: positiveInt.default(200),
+  /**
+   * Which evaluation prompts a limit (`eval_examples`, compare's `--examples`) keeps: `head`, the
+   * first N of the file, or `random`, a fixed seeded sample of N in file order (the same users for
+   * every seed and method). The head of a file can differ from its population: Amazon Beauty's
+   * first users have longer histories, and item-kNN ranks below popularity on them and far above
+   * it on all users (docs/results-scale.md).
+   */
+  eval_sample: z.enum(["head", "random"]).default("head"),
   /** Split used for validation during training. */
   eval_split: z.enum(["valid", "test"]).default("valid"),
   /** Most history items shown in a rec prompt (the most recent ones). */

@@ -94,7 +94,7 @@ export function setupTask(config: TrainConfig, givenCodec?: PolicyCodec): TaskSe
     evalExamples(split, limit) {
       const key = `${split}:${limit ?? "all"}`;
       let v = evalCache.get(key);
-      if (!v) evalCache.set(key, (v = data.examples(split, limit).map(encode)));
+      if (!v) evalCache.set(key, (v = evalSample(data, split, limit, t.eval_sample).map(encode)));
       return v;
     },
     goldCompletion(e, rng) {
@@ -174,4 +174,22 @@ function extendVocab(vocab: TaskVocab, layout: RolloutLayout): TaskVocab {
   const missing = rolloutSymbols(layout).filter((s) => !vocab.has(s));
   if (missing.length === 0) return vocab;
   return new TaskVocab([...vocab.symbols.slice(TaskVocab.specials.length), ...missing]);
+}
+
+/** Seed of `task.eval_sample: random`: fixed, so every seed and method sees the same users. */
+const EVAL_SAMPLE_SEED = 0x5eed;
+
+/** The evaluation examples a limit keeps: the head of the split, or a seeded sample in file order. */
+export function evalSample(data: TaskData, split: Exclude<SplitName, "train">, limit: number | undefined, how: "head" | "random"): RankingExample[] {
+  if (how === "head" || limit === undefined) return data.examples(split, limit);
+  const all = data.examples(split);
+  if (limit >= all.length) return all;
+  const idx = all.map((_, i) => i);
+  const rng = new Rng(EVAL_SAMPLE_SEED);
+  // Partial Fisher–Yates: the first `limit` slots are a uniform sample without replacement.
+  for (let i = 0; i < limit; i++) {
+    const j = i + rng.int(all.length - i);
+    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
+  }
+  return idx.slice(0, limit).sort((a, b) => a - b).map((i) => all[i]!);
 }
