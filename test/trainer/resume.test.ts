@@ -2,7 +2,7 @@
 // an uninterrupted run with the same seed.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../../src/fgrpo/trainer/config.js";
@@ -54,4 +54,35 @@ test("resuming with a different config is refused", () => {
   runTraining(tinyConfig(dir), { quiet: true, log: () => {}, stopAfter: { phase: "sft", step: 4 } });
   const changed = parseConfig({ ...tinyConfig(dir), rl: { ...tinyConfig(dir).rl, learning_rate: 0.1 } });
   assert.throws(() => runTraining(changed, { quiet: true, log: () => {} }), /different config/);
+});
+
+// A folder written before a config field with a default existed (here: task.eval_sample) resumes
+// under that default, as it ran; the comparison goes through the schema on both sides.
+test("a run written before a defaulted config field existed resumes to the same metrics", () => {
+  const a = mkdtempSync(join(tmpdir(), "fgrpo-resume-d-"));
+  const b = mkdtempSync(join(tmpdir(), "fgrpo-resume-e-"));
+  runTraining(tinyConfig(a), { quiet: true, log: () => {} });
+  runTraining(tinyConfig(b), { quiet: true, log: () => {}, stopAfter: { phase: "sft", step: 5 } });
+  const strip = (file: string, at: (j: Record<string, unknown>) => Record<string, unknown>) => {
+    const j = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+    const task = at(j).task as Record<string, unknown>;
+    assert.equal(task.eval_sample, "head");
+    delete task.eval_sample;
+    writeFileSync(file, JSON.stringify(j, null, 1));
+  };
+  strip(join(b, "config.json"), (j) => j);
+  const states = readdirSync(b, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith("trainer_state.json"));
+  assert.ok(states.length > 0);
+  for (const f of states) strip(join(b, f), (j) => j.config as Record<string, unknown>);
+  const resumed = runTraining(tinyConfig(b), { quiet: true, log: () => {} });
+  assert.equal(resumed.interrupted, false);
+  assert.deepEqual(metricLines(b, "sft"), metricLines(a, "sft"));
+  assert.deepEqual(metricLines(b, "rl"), metricLines(a, "rl"));
+  // A stored value the schema rejects is a different config, not a crash.
+  const c = mkdtempSync(join(tmpdir(), "fgrpo-resume-f-"));
+  runTraining(tinyConfig(c), { quiet: true, log: () => {}, stopAfter: { phase: "sft", step: 4 } });
+  const stored = JSON.parse(readFileSync(join(c, "config.json"), "utf8")) as { task: Record<string, unknown> };
+  stored.task.eval_sample = "first";
+  writeFileSync(join(c, "config.json"), JSON.stringify(stored, null, 1));
+  assert.throws(() => runTraining(tinyConfig(c), { quiet: true, log: () => {} }), /different config/);
 });

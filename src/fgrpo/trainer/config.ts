@@ -361,6 +361,19 @@ export function parseConfig(value: unknown, source = "<config>"): TrainConfig {
   return r.data;
 }
 
+/**
+ * Whether a run folder's stored config is the current one. Both go through the schema first, so a
+ * folder written before a field with a default existed still resumes under that default (the
+ * behaviour it ran with); a stored config the schema now rejects is a different config.
+ */
+export function sameConfig(stored: unknown, current: unknown): boolean {
+  try {
+    return JSON.stringify(parseConfig(stored)) === JSON.stringify(parseConfig(current));
+  } catch {
+    return false;
+  }
+}
+
 function describeIssue(issue: z.ZodIssue): string {
   if (issue.code === "invalid_enum_value") return `must be one of ${issue.options.map((o) => JSON.stringify(o)).join(", ")}, got ${JSON.stringify(issue.received)}`;
   if (issue.code === "unrecognized_keys") return `unknown field(s) ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;

@@ -28,7 +28,7 @@
  *   <output_dir>/selector-rl, ranker-rl        RL stage logs (metrics.jsonl) and checkpoints
  *   <output_dir>/selector-final, ranker-final  the trained models
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../util/atomic-write.js";
 import { readJsonFile } from "../../util/json-file.js";
@@ -52,7 +52,7 @@ import { isTextPolicyFolder } from "./text-codec.js";
 import { historyLossOf, sftStep, type SftPair } from "./sft.js";
 import { initItemEmbeddings } from "./item-embeddings.js";
 import { scoreOutputs, type EvalResult } from "./evaluate.js";
-import { clipBounds } from "./config.js";
+import { clipBounds, sameConfig } from "./config.js";
 import { rewardConfigOf, rolloutsSeen } from "./rl-step.js";
 import { runPhase, type RunHooks } from "./run.js";
 import { chainedCompletions, rankerPair, rankSlates, selectorPair, selectSlates } from "./decoupled-chain.js";
@@ -231,7 +231,7 @@ export function runDecoupled(method: string, config: TrainConfig, task: TaskSetu
   T.manualSeed(config.seed);
   const configFile = join(config.output_dir, "config.json");
   // As `train` does: a folder's stages resume only under the config that wrote them.
-  if (existsSync(configFile) && readFileSync(configFile, "utf8") !== JSON.stringify(config, null, 1)) {
+  if (existsSync(configFile) && !sameConfig(readJsonFile(configFile), config)) {
     throw new InputError("output_dir already holds a pipeline with a different config; use a new output_dir or the same config to resume", { file: configFile });
   }
   writeFileAtomic(configFile, JSON.stringify(config, null, 1));

@@ -14,6 +14,7 @@ import { learningRateAt, type ScheduleType } from "./schedule.js";
 import { JsonlLogger } from "./logger.js";
 import type { DataParallel } from "./dist.js";
 import { ParameterEma } from "./ema.js";
+import { sameConfig } from "./config.js";
 import { decodeRng, encodeRng, latestCheckpoint, loadCheckpoint, saveCheckpoint, stepDirName, type TrainerState } from "./checkpoint.js";
 
 export interface OptimSettings {
@@ -280,7 +281,7 @@ export class TrainingLoop {
       return null;
     }
     const { state, optimizer, ema } = loadCheckpoint(dir);
-    if (JSON.stringify(state.config) !== JSON.stringify(this.opts.config)) {
+    if (!sameConfig(state.config, this.opts.config)) {
       throw new Error(`cannot resume ${dir}: it was written with a different config (start a new output_dir, or restore the original config)`);
     }
     this.opts.loadModel(join(dir, "model"));

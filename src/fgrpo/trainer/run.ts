@@ -18,7 +18,7 @@ import { checkOutputFolder } from "../../util/output-path.js";
 import { removeStaleTemps, writeFileAtomic } from "../../util/atomic-write.js";
 import { InputError } from "../../util/errors.js";
 import { Progress } from "../../util/progress.js";
-import { describeBatchHierarchy, type TrainConfig } from "./config.js";
+import { describeBatchHierarchy, sameConfig, type TrainConfig } from "./config.js";
 import { setupTask, type TaskSetup } from "./data.js";
 import { configurePolicy, createPolicy, disposePolicy, loadPolicyCodec, loadPolicyModel, loadPolicyWeights, savePolicy, type PolicyModel } from "./policy.js";
 import { TaskVocabCodec, type PolicyCodec } from "./policy-codec.js";
@@ -110,8 +110,7 @@ function prepareTask(config: TrainConfig, out: string, writes: boolean): TaskSet
   const vocabFile = join(out, "vocab.json");
   const configFile = join(out, "config.json");
   if (existsSync(configFile)) {
-    const previous = readFileSync(configFile, "utf8");
-    if (previous !== JSON.stringify(config, null, 1)) {
+    if (!sameConfig(readJsonFile(configFile), config)) {
       throw new InputError(`output_dir already holds a run with a different config; use a new output_dir or the same config to resume`, { file: configFile });
     }
   }
