@@ -43,35 +43,30 @@ export function rankerPair(task: TaskSetup, e: EncodedExample, rng: Rng): SftPai
   return { prompt: [...e.promptIds, ...slate], completion: rank, constraint: e.constraint as TokenConstraint<unknown>, constraintPrefix: slate };
 }
 
-/** Slates (`<SLATE> … </SLATE>` tokens) written by the selector, greedily or sampled. */
-export function selectSlates(selector: PolicyModel, task: TaskSetup, examples: readonly EncodedExample[], opts: DecodeOptions) {
+/** Sampled or greedy continuations of `prompts` under `constraint`, stopping at `stop`. */
+function decode(policy: PolicyModel, prompts: number[][], maxNewTokens: number, stop: number, constraint: TokenConstraint<unknown>, opts: DecodeOptions) {
   return T.noGrad(() =>
-    generate(selector.model, examples.map((e) => e.promptIds), {
-      maxNewTokens: task.layout.nMax + 2,
+    generate(policy.model, prompts, {
+      maxNewTokens,
       greedy: opts.greedy,
       temperature: opts.temperature,
       numGenerations: opts.numGenerations,
       seed: opts.seed,
-      stopTokens: [task.taskVocab().codec.closeSlate],
-      constraint: task.batchConstraint(examples),
+      stopTokens: [stop],
+      constraint,
     }),
   );
+}
+
+/** Slates (`<SLATE> … </SLATE>` tokens) written by the selector, greedily or sampled. */
+export function selectSlates(selector: PolicyModel, task: TaskSetup, examples: readonly EncodedExample[], opts: DecodeOptions) {
+  return decode(selector, examples.map((e) => e.promptIds), task.layout.nMax + 2, task.taskVocab().codec.closeSlate, task.batchConstraint(examples), opts);
 }
 
 /** Rankings (`<RANK> … </RANK> <eos>`) of given slates by the ranker. */
 export function rankSlates(ranker: PolicyModel, task: TaskSetup, examples: readonly EncodedExample[], slates: number[][], opts: DecodeOptions) {
   const constraint = new PrefixedConstraint(task.batchConstraint(examples), slates);
-  return T.noGrad(() =>
-    generate(ranker.model, examples.map((e, i) => [...e.promptIds, ...slates[i]!]), {
-      maxNewTokens: task.layout.kMax + 3,
-      greedy: opts.greedy,
-      temperature: opts.temperature,
-      numGenerations: opts.numGenerations,
-      seed: opts.seed,
-      stopTokens: [task.taskVocab().vocab.eosId],
-      constraint,
-    }),
-  );
+  return decode(ranker, examples.map((e, i) => [...e.promptIds, ...slates[i]!]), task.layout.kMax + 3, task.taskVocab().vocab.eosId, constraint, opts);
 }
 
 /** The slate tokens of a classic first stage: its top-n_max of the pool, in pool order. */
