@@ -27,6 +27,8 @@ export interface TaskDataOptions {
   onError?: OnError;
   /** Rec. */
   negatives?: NegativeStrategy | NegativeMix;
+  /** Rec: negatives of the training split's pools only (default `negatives`); evaluation pools keep `negatives`. */
+  trainNegatives?: NegativeStrategy | NegativeMix;
   allowMissingPositive?: boolean;
   candidates?: string | null;
   format?: RecFormat;
@@ -104,10 +106,12 @@ function loadRec(opts: TaskDataOptions): TaskData {
   if (catalog < poolSize) {
     throw new InputError(`${catalog} distinct item(s) found (${describeReport(data.report)}), fewer than the pool size ${poolSize}: pools of ${poolSize} candidates cannot be built`, { file: paths[0] });
   }
-  const builder = new RecPoolBuilder(data, splits.trainSequences, {
+  const builderOpts = {
     poolSize: opts.poolSize, negatives: opts.negatives, seed: opts.seed, allowMissingPositive: opts.allowMissingPositive,
     ranker: opts.firstStage ? makeRecModel(opts.firstStage, splits.trainSequences) : undefined,
-  });
+  };
+  const builder = new RecPoolBuilder(data, splits.trainSequences, builderOpts);
+  const trainBuilder = opts.trainNegatives === undefined ? builder : new RecPoolBuilder(data, splits.trainSequences, { ...builderOpts, negatives: opts.trainNegatives });
   const st = recStats(data);
   return {
     task: "rec",
@@ -119,7 +123,7 @@ function loadRec(opts: TaskDataOptions): TaskData {
     ],
     examples(split, limit) {
       const list = splits[split].slice(0, limit ?? Infinity);
-      return list.map((inst) => builder.build(inst, split === "train" ? `${inst.user}@${inst.position}` : inst.user));
+      return list.map((inst) => (split === "train" ? trainBuilder.build(inst, `${inst.user}@${inst.position}`) : builder.build(inst, inst.user)));
     },
     baselineInputs: () => ({ seed: opts.seed, trainSequences: splits.trainSequences }),
   };

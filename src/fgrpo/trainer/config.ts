@@ -9,6 +9,7 @@ import { z } from "zod";
 import { InputError } from "../../util/errors.js";
 import { readJsonFile } from "../../util/json-file.js";
 import { checkSyntheticOptions, DEFAULT_SYNTHETIC_OPTIONS as SYN } from "../../tasks/synthetic/generate.js";
+import { parseNegatives } from "../../tasks/pools.js";
 
 const positiveInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
@@ -42,6 +43,17 @@ export const TaskSection = z.object({
   pool_size: positiveInt.default(20),
   /** Rec negatives: random | popularity | retriever. */
   negatives: z.enum(["random", "popularity", "retriever"]).default("random"),
+  /**
+   * Rec: negatives of the *training* pools only, when they should differ from the evaluation
+   * protocol's: a strategy or a mix such as "popularity:10,random:9"; null = `negatives`. With
+   * uniform negatives a pool's one popular item is usually the target, so a model can score well
+   * on popularity alone and never learn to rank rare targets (docs/results-scale.md); popularity-
+   * sampled negatives in training make history evidence, not popularity, tell them apart.
+   */
+  train_negatives: z.string().nullable().default(null).superRefine((v, ctx) => {
+    if (v === null) return;
+    try { parseNegatives(v); } catch (e) { ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message }); }
+  }),
   /**
    * Rec: the classic model whose order fills SFT slates after the gold item ("retriever order",
    * SPEC §5) for pools without a retriever list; null = none (filler falls back to random).

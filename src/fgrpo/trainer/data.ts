@@ -11,6 +11,7 @@ import type { RankingExample } from "../../tasks/types.js";
 import { TaskVocab } from "../../models/task-vocab.js";
 import { Rng } from "../../util/random.js";
 import { exampleRng } from "../../tasks/seed.js";
+import { parseNegatives } from "../../tasks/pools.js";
 import { VocabRolloutCodec, rolloutSymbols } from "../grammar-tokens.js";
 import { type RolloutLayout, type Rollout } from "../layout.js";
 import { MultiConstraint } from "../multi-constraint.js";
@@ -67,7 +68,7 @@ export function setupTask(config: TrainConfig, givenCodec?: PolicyCodec): TaskSe
   const t = config.task;
   const s = t.synthetic;
   const data = loadTaskData({
-    task: t.task, data: t.data ?? undefined, poolSize: t.pool_size, seed: config.seed, negatives: t.negatives, firstStage: t.first_stage ?? undefined,
+    task: t.task, data: t.data ?? undefined, poolSize: t.pool_size, seed: config.seed, negatives: t.negatives, trainNegatives: t.train_negatives === null ? undefined : parseNegatives(t.train_negatives), firstStage: t.first_stage ?? undefined,
     synthetic: { goldSize: s.gold_size, categories: s.categories, grades: s.grades, gradeNoise: s.grade_noise, examples: s.examples },
   });
   let trainExamples = data.examples("train");
