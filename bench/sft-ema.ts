@@ -5,28 +5,18 @@
  * plus the EMA update alone and the swap around a validation (average in, trained weights back).
  * Prints one JSON line per measurement (median ms) and the step ratio.
  */
-import { readFileSync } from "node:fs";
 import * as T from "../src/torch/index.js";
-import { parseConfig } from "../src/fgrpo/trainer/config.js";
-import { setupTask } from "../src/fgrpo/trainer/data.js";
-import { createPolicy } from "../src/fgrpo/trainer/policy.js";
-import type { TaskVocabCodec } from "../src/fgrpo/trainer/policy-codec.js";
-import { historyLossOf, sftLoss, unifiedPair } from "../src/fgrpo/trainer/sft.js";
+import { historyLossOf, sftLoss } from "../src/fgrpo/trainer/sft.js";
 import { ParameterEma } from "../src/fgrpo/trainer/ema.js";
-import { Rng } from "../src/util/random.js";
+import { demoSftSetup, stepsArg } from "./lib/demo-sft-setup.js";
 
 export function run(args: string[]): void {
-  const steps = Number(args.find((a) => a.startsWith("--steps="))?.slice(8) ?? 15);
-  const config = parseConfig(JSON.parse(readFileSync("configs/demo.json", "utf8")), "configs/demo.json");
-  T.setNumThreads(config.threads, config.blas_threads);
-  const task = setupTask(config);
-  const policy = createPolicy(config, task.policyCodec as TaskVocabCodec, 512);
+  const steps = stepsArg(args);
+  const { config, task, policy, batches } = demoSftSetup(steps);
   const params = policy.model.trainableParameters();
   const optimizer = new T.AdamW(params, { lr: 1e-4 });
   const ema = new ParameterEma(0.995, params);
-  const rng = new Rng(0);
   const history = historyLossOf(config, task.policyCodec);
-  const batches = Array.from({ length: steps + 2 }, () => Array.from({ length: config.sft.batch_size }, () => unifiedPair(task, task.train[rng.int(task.train.length)]!, rng)));
   const step = (i: number, averaged: boolean) => {
     const t0 = performance.now();
     T.tidy(() => {

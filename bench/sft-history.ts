@@ -4,24 +4,14 @@
  * with the history next-item loss, alternated in one process so machine load hits both alike.
  * Prints one JSON line per setting (median ms) and the ratio.
  */
-import { readFileSync } from "node:fs";
 import * as T from "../src/torch/index.js";
-import { parseConfig } from "../src/fgrpo/trainer/config.js";
-import { setupTask } from "../src/fgrpo/trainer/data.js";
-import { createPolicy } from "../src/fgrpo/trainer/policy.js";
-import type { TaskVocabCodec } from "../src/fgrpo/trainer/policy-codec.js";
-import { historyLossOf, sftLoss, unifiedPair, type HistoryLoss } from "../src/fgrpo/trainer/sft.js";
-import { Rng } from "../src/util/random.js";
+import { historyLossOf, sftLoss, type HistoryLoss } from "../src/fgrpo/trainer/sft.js";
+import { demoSftSetup, stepsArg } from "./lib/demo-sft-setup.js";
 
 export function run(args: string[]): void {
-  const steps = Number(args.find((a) => a.startsWith("--steps="))?.slice(8) ?? 15);
-  const config = parseConfig(JSON.parse(readFileSync("configs/demo.json", "utf8")), "configs/demo.json");
-  T.setNumThreads(config.threads, config.blas_threads);
-  const task = setupTask(config);
-  const policy = createPolicy(config, task.policyCodec as TaskVocabCodec, 512);
-  const rng = new Rng(0);
+  const steps = stepsArg(args);
+  const { config, task, policy, batches } = demoSftSetup(steps);
   const history = historyLossOf({ ...config, sft: { ...config.sft, history_loss_weight: 1 } }, task.policyCodec);
-  const batches = Array.from({ length: steps + 2 }, () => Array.from({ length: config.sft.batch_size }, () => unifiedPair(task, task.train[rng.int(task.train.length)]!, rng)));
   const step = (i: number, h: HistoryLoss | null) => {
     const t0 = performance.now();
     T.tidy(() => {
