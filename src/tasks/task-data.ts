@@ -39,6 +39,12 @@ export interface TaskDataOptions {
    * retriever list (`retrieverRank`), e.g. for the SFT filler order. Default none.
    */
   firstStage?: "popularity" | "itemknn" | "markov";
+  /**
+   * Rec: `shuffled` (default) shows each pool in a random order; `first_stage` in `firstStage`'s
+   * order (the model then reranks a first stage; training prefixes are ordered by the first stage
+   * fit without their own user, see `RecPoolOptions.orderByRank`).
+   */
+  poolOrder?: "shuffled" | "first_stage";
   /** QA. */
   distractors?: "bm25" | "random";
   maxWords?: number;
@@ -106,9 +112,13 @@ function loadRec(opts: TaskDataOptions): TaskData {
   if (catalog < poolSize) {
     throw new InputError(`${catalog} distinct item(s) found (${describeReport(data.report)}), fewer than the pool size ${poolSize}: pools of ${poolSize} candidates cannot be built`, { file: paths[0] });
   }
+  if (opts.poolOrder === "first_stage" && !opts.firstStage) {
+    throw new InputError("pool order first_stage shows pools in the first stage's order: set a first stage (popularity, itemknn or markov)", { field: "task.first_stage" });
+  }
   const builderOpts = {
     poolSize: opts.poolSize, negatives: opts.negatives, seed: opts.seed, allowMissingPositive: opts.allowMissingPositive,
     ranker: opts.firstStage ? makeRecModel(opts.firstStage, splits.trainSequences) : undefined,
+    orderByRank: opts.poolOrder === "first_stage",
   };
   const builder = new RecPoolBuilder(data, splits.trainSequences, builderOpts);
   const trainBuilder = opts.trainNegatives === undefined ? builder : new RecPoolBuilder(data, splits.trainSequences, { ...builderOpts, negatives: opts.trainNegatives });

@@ -59,6 +59,13 @@ export const TaskSection = z.object({
    * SPEC §5) for pools without a retriever list; null = none (filler falls back to random).
    */
   first_stage: z.enum(["popularity", "itemknn", "markov"]).nullable().default("popularity"),
+  /**
+   * Rec: the order a pool is shown in. `shuffled` (SPEC: position carries no signal [ours]) or
+   * `first_stage`, the order of `first_stage` (the model reranks it, as RankGPT-style rerankers
+   * read a retriever's order); training pools are then ordered by the first stage fit without the
+   * prefix's own user, so the order is as informative in training as in evaluation.
+   */
+  pool_order: z.enum(["shuffled", "first_stage"]).default("shuffled"),
   /** Training prompts used (the first ones of the seeded, shuffled training split); null = all. */
   train_examples: positiveInt.nullable().default(null),
   /**

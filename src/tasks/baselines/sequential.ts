@@ -46,6 +46,19 @@ export class ItemKnnModel implements RecModel {
     return items.map((c) => recent.reduce((s, h) => s + this.similarity(h, c), 0));
   }
 
+  scoreLeavingOut(history: readonly string[], items: readonly string[], sequence: readonly string[]): number[] {
+    // One user adds 1 to the user count of each of its distinct items and to the co-count of each
+    // pair of them; subtracting that is the fit without the user.
+    const own = new Set(sequence);
+    const without = (i: string, j: string) => {
+      const both = own.has(i) && own.has(j) ? 1 : 0;
+      const c = (this.co.get(i)?.get(j) ?? 0) - both;
+      return c <= 0 ? 0 : c / Math.sqrt((this.users.get(i)! - (own.has(i) ? 1 : 0)) * (this.users.get(j)! - (own.has(j) ? 1 : 0)));
+    };
+    const recent = history.slice(-this.window);
+    return items.map((c) => recent.reduce((s, h) => s + (h === c ? 0 : without(h, c)), 0));
+  }
+
   recommend(history: readonly string[], k: number, exclude: ReadonlySet<string>): string[] {
     const scores = new Map<string, number>();
     for (const h of history.slice(-this.window)) {
@@ -91,6 +104,14 @@ export class MarkovModel implements RecModel {
   score(history: readonly string[], items: readonly string[]): number[] {
     const row = history.length > 0 ? this.transitions.get(history[history.length - 1]!) : undefined;
     return items.map((i) => row?.get(i) ?? 0);
+  }
+
+  scoreLeavingOut(history: readonly string[], items: readonly string[], sequence: readonly string[]): number[] {
+    const last = history[history.length - 1];
+    const own = new Map<string, number>();
+    for (let t = 1; t < sequence.length; t++) if (sequence[t - 1] === last) own.set(sequence[t]!, (own.get(sequence[t]!) ?? 0) + 1);
+    const row = last === undefined ? undefined : this.transitions.get(last);
+    return items.map((i) => (row?.get(i) ?? 0) - (own.get(i) ?? 0));
   }
 
   recommend(history: readonly string[], k: number, exclude: ReadonlySet<string>): string[] {

@@ -29,6 +29,12 @@ export class PopularityModel implements RecModel {
     return items.map((i) => this.counts.get(i) ?? 0);
   }
 
+  scoreLeavingOut(_history: readonly string[], items: readonly string[], sequence: readonly string[]): number[] {
+    const own = new Map<string, number>();
+    for (const i of sequence) own.set(i, (own.get(i) ?? 0) + 1);
+    return items.map((i) => (this.counts.get(i) ?? 0) - (own.get(i) ?? 0));
+  }
+
   recommend(_history: readonly string[], k: number, exclude: ReadonlySet<string>): string[] {
     return topOfScores(this.counts, k, exclude);
   }

@@ -17,6 +17,13 @@ export interface RecModel extends PoolRanker {
   score(history: readonly string[], items: readonly string[]): number[];
   /** Up to `k` items not in `exclude`, best first (only items with a positive score). */
   recommend(history: readonly string[], k: number, exclude: ReadonlySet<string>): string[];
+  /**
+   * `score` as if `sequence`, one of the training sequences, had not been fit on. A training
+   * prefix's own sequence holds its target (and later items that may be drawn as negatives), so
+   * scores of the full fit leak the answer on training pools; left out, they are what an
+   * evaluation user, never fit on in that role, gets.
+   */
+  scoreLeavingOut(history: readonly string[], items: readonly string[], sequence: readonly string[]): number[];
 }
 
 /**

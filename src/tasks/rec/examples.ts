@@ -1,5 +1,5 @@
 import type { Rng } from "../../util/random.js";
-import type { PoolRanker, RecModel } from "../baselines/types.js";
+import { rankByScores, type PoolRanker, type RecModel } from "../baselines/types.js";
 import { allocateNegatives, PopularitySampler, sampleUniform, takeTop, type NegativeMix, type NegativeStrategy } from "../pools.js";
 import { exampleRng } from "../seed.js";
 import type { RankingExample } from "../types.js";
@@ -27,6 +27,13 @@ export interface RecPoolOptions {
   retrieverDepth?: number;
   /** Fills `retrieverRank` of pools that did not come from a retriever (e.g. for SFT filler order). */
   ranker?: PoolRanker;
+  /**
+   * Show the pool in `retrieverRank` order instead of shuffled (a reranker's input, as RankGPT
+   * shows a first stage's order). A `RecModel` ranker then scores a training prefix without the
+   * user's own training sequence (`scoreLeavingOut`): fit on it, it would put the prefix's target
+   * first far more often than it can for an evaluation user. Default false.
+   */
+  orderByRank?: boolean;
   /** Keep only the most recent items of the history. Default 50. */
   maxHistory?: number;
 }
@@ -43,7 +50,8 @@ export interface RecPoolStats {
 
 /**
  * Builds rec pools: the target plus N−1 negatives, never an item of the user's history or the
- * target itself, no duplicates, shuffled so the target's position is uniform. Deterministic:
+ * target itself, no duplicates, shuffled so the target's position is uniform (or shown in a first
+ * stage's order: `orderByRank`). Deterministic:
  * example `id`'s pool depends only on the seed, the id and the data.
  */
 export class RecPoolBuilder {
@@ -108,7 +116,14 @@ export class RecPoolBuilder {
       const rankOf = new Map(retrieved.map((item, r) => [item, r] as const));
       example.retrieverRank = chosen.map((item, pos) => ({ item, key: rankOf.get(item) ?? retrieved.length + pos })).sort((a, b) => a.key - b.key).map((e) => e.item);
     } else if (this.opts.ranker) {
-      example.retrieverRank = this.opts.ranker.rankPool(example);
+      const r = this.opts.ranker;
+      example.retrieverRank = this.opts.orderByRank && inst.fitSequence && isRecModel(r)
+        ? rankByScores(example, r.scoreLeavingOut(example.history!, example.pool.map((c) => c.id), inst.fitSequence))
+        : r.rankPool(example);
+    }
+    if (this.opts.orderByRank && example.retrieverRank) {
+      const byId = new Map(example.pool.map((c) => [c.id, c] as const));
+      example.pool = example.retrieverRank.map((id) => byId.get(id)!);
     }
     return example;
   }
@@ -140,6 +155,10 @@ export class RecPoolBuilder {
     if (titles.size > 0) example.historyText = history.map((item) => titles.get(item) ?? `item ${item}`);
     return example;
   }
+}
+
+function isRecModel(r: PoolRanker): r is RecModel {
+  return typeof (r as Partial<RecModel>).scoreLeavingOut === "function";
 }
 
 /** Builds the pools of a list of instances; training prefixes get ids `user@position`. */

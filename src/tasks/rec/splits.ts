@@ -7,6 +7,11 @@ export interface RecInstance {
   position: number;
   history: string[];
   target: string;
+  /**
+   * Training prefixes only: the user's training sequence, which the classic models are fit on
+   * (lets a first stage leave it out: `RecModel.scoreLeavingOut`). Not enumerable.
+   */
+  readonly fitSequence?: readonly string[];
 }
 
 export interface RecSplits {
@@ -74,6 +79,7 @@ export function splitLeaveOneOut(data: RecDataset, opts: SplitOptions = {}): Rec
       // (a 20,000-item line took 1.7 GB; 1,000,000 items exhausted the heap).
       const example = { user, position: t, target: trainPart[t]! } as RecInstance;
       Object.defineProperty(example, "history", { get: () => trainPart.slice(0, t), enumerable: true });
+      Object.defineProperty(example, "fitSequence", { value: trainPart, enumerable: false });
       out.train.push(example);
     }
   }
