@@ -24,7 +24,7 @@ for (const name of ["popularity", "itemknn", "markov"]) {
       const refit = makeRecModel(name, splits.trainSequences.filter((s) => s !== own));
       // The target, later items of the same user, history items and random catalog items.
       const items = [...new Set([inst.target, ...own.slice(inst.position), ...inst.history.slice(-3), ...Array.from({ length: 20 }, () => catalog[rng.int(catalog.length)]!)])];
-      const got = full.scoreLeavingOut(inst.history, items, own);
+      const got = full.scoreLeavingOut!(inst.history, items, own);
       const want = refit.score(inst.history, items);
       got.forEach((g, i) => assert.ok(Math.abs(g - want[i]!) <= 1e-12 * Math.max(1, Math.abs(want[i]!)), `${name} ${inst.user}@${inst.position} item ${items[i]}: ${g} vs refit ${want[i]}`));
       assert.ok(items.some((_, i) => full.score(inst.history, items)[i] !== want[i]), "the full fit differs somewhere (the check is not vacuous)");
@@ -61,4 +61,11 @@ test("task.pool_order: first_stage needs a first stage and excludes reshuffled p
   assert.throws(() => setupTask(parseConfig({ task: { pool_order: "first_stage", first_stage: null, train_examples: 10 } })), /task\.first_stage/);
   assert.throws(() => setupTask(parseConfig({ task: { pool_order: "first_stage", train_pool_orders: 2, train_examples: 10 } })), /task\.train_pool_orders/);
   assert.throws(() => parseConfig({ task: { pool_order: "retriever" } }), /task\.pool_order/);
+});
+
+test("orderByRank refuses a ranker that cannot leave a training user out, instead of leaking its target", () => {
+  const plain = { name: "plain", rankPool: (e: { pool: readonly { id: string }[] }) => e.pool.map((c) => c.id) };
+  const builder = new RecPoolBuilder(games, splits.trainSequences, { ranker: plain, orderByRank: true });
+  assert.doesNotThrow(() => builder.build(splits.valid[0]!), "evaluation pools need no leaving out");
+  assert.throws(() => builder.build(splits.train[0]!, "x@1"), /ranker "plain" cannot score a training pool without its own user/);
 });

@@ -21,9 +21,10 @@ export interface RecModel extends PoolRanker {
    * `score` as if `sequence`, one of the training sequences, had not been fit on. A training
    * prefix's own sequence holds its target (and later items that may be drawn as negatives), so
    * scores of the full fit leak the answer on training pools; left out, they are what an
-   * evaluation user, never fit on in that role, gets.
+   * evaluation user, never fit on in that role, gets. Needed to order training pools by this
+   * model (`RecPoolOptions.orderByRank`); the classic models all have it.
    */
-  scoreLeavingOut(history: readonly string[], items: readonly string[], sequence: readonly string[]): number[];
+  scoreLeavingOut?(history: readonly string[], items: readonly string[], sequence: readonly string[]): number[];
 }
 
 /**

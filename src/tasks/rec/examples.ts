@@ -26,7 +26,7 @@ export interface RecPoolOptions {
   /** How many candidates a model retriever returns per user. Default 100 (like Games-6k.sasrec). */
   retrieverDepth?: number;
   /** Fills `retrieverRank` of pools that did not come from a retriever (e.g. for SFT filler order). */
-  ranker?: PoolRanker;
+  ranker?: PoolRanker & Partial<Pick<RecModel, "scoreLeavingOut">>;
   /**
    * Show the pool in `retrieverRank` order instead of shuffled (a reranker's input, as RankGPT
    * shows a first stage's order). A `RecModel` ranker then scores a training prefix without the
@@ -117,9 +117,13 @@ export class RecPoolBuilder {
       example.retrieverRank = chosen.map((item, pos) => ({ item, key: rankOf.get(item) ?? retrieved.length + pos })).sort((a, b) => a.key - b.key).map((e) => e.item);
     } else if (this.opts.ranker) {
       const r = this.opts.ranker;
-      example.retrieverRank = this.opts.orderByRank && inst.fitSequence && isRecModel(r)
-        ? rankByScores(example, r.scoreLeavingOut(example.history!, example.pool.map((c) => c.id), inst.fitSequence))
-        : r.rankPool(example);
+      if (this.opts.orderByRank && inst.fitSequence) {
+        // A training prefix: its order must not come from a fit on its own user (see orderByRank).
+        if (typeof r.scoreLeavingOut !== "function") throw new Error(`ranker "${r.name}" cannot score a training pool without its own user (no scoreLeavingOut), so it cannot order training pools`);
+        example.retrieverRank = rankByScores(example, r.scoreLeavingOut(example.history!, example.pool.map((c) => c.id), inst.fitSequence));
+      } else {
+        example.retrieverRank = r.rankPool(example);
+      }
     }
     if (this.opts.orderByRank && example.retrieverRank) {
       const byId = new Map(example.pool.map((c) => [c.id, c] as const));
@@ -155,10 +159,6 @@ export class RecPoolBuilder {
     if (titles.size > 0) example.historyText = history.map((item) => titles.get(item) ?? `item ${item}`);
     return example;
   }
-}
-
-function isRecModel(r: PoolRanker): r is RecModel {
-  return typeof (r as Partial<RecModel>).scoreLeavingOut === "function";
 }
 
 /** Builds the pools of a list of instances; training prefixes get ids `user@position`. */
