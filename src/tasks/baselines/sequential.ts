@@ -36,27 +36,28 @@ export class ItemKnnModel implements RecModel {
     return this;
   }
 
-  similarity(i: string, j: string): number {
-    const c = this.co.get(i)?.get(j) ?? 0;
-    return c === 0 ? 0 : c / Math.sqrt(this.users.get(i)! * this.users.get(j)!);
+  /**
+   * Cosine similarity over training users; with `leftOut` (one user's distinct items), as if that
+   * user had not been fit on: a user adds 1 to the user count of each of its items and to the
+   * co-count of each pair of them.
+   */
+  similarity(i: string, j: string, leftOut?: ReadonlySet<string>): number {
+    const a = leftOut?.has(i) ? 1 : 0, b = leftOut?.has(j) ? 1 : 0;
+    const c = (this.co.get(i)?.get(j) ?? 0) - a * b;
+    return c <= 0 ? 0 : c / Math.sqrt((this.users.get(i)! - a) * (this.users.get(j)! - b));
   }
 
   score(history: readonly string[], items: readonly string[]): number[] {
-    const recent = history.slice(-this.window);
-    return items.map((c) => recent.reduce((s, h) => s + this.similarity(h, c), 0));
+    return this.sumSimilarities(history, items);
   }
 
   scoreLeavingOut(history: readonly string[], items: readonly string[], sequence: readonly string[]): number[] {
-    // One user adds 1 to the user count of each of its distinct items and to the co-count of each
-    // pair of them; subtracting that is the fit without the user.
-    const own = new Set(sequence);
-    const without = (i: string, j: string) => {
-      const both = own.has(i) && own.has(j) ? 1 : 0;
-      const c = (this.co.get(i)?.get(j) ?? 0) - both;
-      return c <= 0 ? 0 : c / Math.sqrt((this.users.get(i)! - (own.has(i) ? 1 : 0)) * (this.users.get(j)! - (own.has(j) ? 1 : 0)));
-    };
+    return this.sumSimilarities(history, items, new Set(sequence));
+  }
+
+  private sumSimilarities(history: readonly string[], items: readonly string[], leftOut?: ReadonlySet<string>): number[] {
     const recent = history.slice(-this.window);
-    return items.map((c) => recent.reduce((s, h) => s + (h === c ? 0 : without(h, c)), 0));
+    return items.map((c) => recent.reduce((s, h) => s + this.similarity(h, c, leftOut), 0));
   }
 
   recommend(history: readonly string[], k: number, exclude: ReadonlySet<string>): string[] {
@@ -102,10 +103,10 @@ export class MarkovModel implements RecModel {
   }
 
   score(history: readonly string[], items: readonly string[]): number[] {
-    const row = history.length > 0 ? this.transitions.get(history[history.length - 1]!) : undefined;
-    return items.map((i) => row?.get(i) ?? 0);
+    return this.scoreLeavingOut(history, items, []);
   }
 
+  /** Transition counts from the last history item, minus the ones `sequence` contributed. */
   scoreLeavingOut(history: readonly string[], items: readonly string[], sequence: readonly string[]): number[] {
     const last = history[history.length - 1];
     const own = new Map<string, number>();

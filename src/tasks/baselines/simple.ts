@@ -25,10 +25,11 @@ export class PopularityModel implements RecModel {
     return this;
   }
 
-  score(_history: readonly string[], items: readonly string[]): number[] {
-    return items.map((i) => this.counts.get(i) ?? 0);
+  score(history: readonly string[], items: readonly string[]): number[] {
+    return this.scoreLeavingOut(history, items, []);
   }
 
+  /** Training counts minus the occurrences in `sequence`. */
   scoreLeavingOut(_history: readonly string[], items: readonly string[], sequence: readonly string[]): number[] {
     const own = new Map<string, number>();
     for (const i of sequence) own.set(i, (own.get(i) ?? 0) + 1);
