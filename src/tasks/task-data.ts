@@ -89,6 +89,9 @@ function loadSynthetic(opts: TaskDataOptions): TaskData {
 }
 
 function loadRec(opts: TaskDataOptions): TaskData {
+  if (opts.poolOrder === "first_stage" && !opts.firstStage) {
+    throw new InputError("pool order first_stage shows pools in the first stage's order: set a first stage (popularity, itemknn or markov)", { field: "task.first_stage" });
+  }
   const paths = opts.data?.length ? opts.data : [BUNDLED_GAMES_DIR];
   if (paths.length !== 1) throw new InputError(`rec takes one --data path (a directory of RecBole files, a sequence file, a MovieLens file, or a JSONL file), got ${paths.length}`);
   // QA records read as a sequence file would become "users" named by JSON fragments: refused
@@ -111,9 +114,6 @@ function loadRec(opts: TaskDataOptions): TaskData {
   const poolSize = opts.poolSize ?? 20; // RecPoolBuilder's default
   if (catalog < poolSize) {
     throw new InputError(`${catalog} distinct item(s) found (${describeReport(data.report)}), fewer than the pool size ${poolSize}: pools of ${poolSize} candidates cannot be built`, { file: paths[0] });
-  }
-  if (opts.poolOrder === "first_stage" && !opts.firstStage) {
-    throw new InputError("pool order first_stage shows pools in the first stage's order: set a first stage (popularity, itemknn or markov)", { field: "task.first_stage" });
   }
   const builderOpts = {
     poolSize: opts.poolSize, negatives: opts.negatives, seed: opts.seed, allowMissingPositive: opts.allowMissingPositive,

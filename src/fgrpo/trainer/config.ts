@@ -428,6 +428,9 @@ function checkConsistency(c: TrainConfig, file: string): void {
   if (c.rl.max_steps > 0 && c.rl.warmup_steps > c.rl.max_steps) fail("rl.warmup_steps", `warmup_steps (${c.rl.warmup_steps}) exceeds max_steps (${c.rl.max_steps})`);
   if (c.sft.max_steps > 0 && c.sft.warmup_steps > c.sft.max_steps) fail("sft.warmup_steps", `warmup_steps (${c.sft.warmup_steps}) exceeds max_steps (${c.sft.max_steps})`);
   if (c.sft.early_stopping_patience > 0 && c.sft.eval_every === 0) fail("sft.early_stopping_patience", "early stopping needs validations during SFT: set sft.eval_every > 0");
+  if (c.task.pool_order === "first_stage" && c.task.train_pool_orders > 1) {
+    fail("task.train_pool_orders", "task.train_pool_orders > 1 reshuffles training pools, which task.pool_order first_stage shows in the first stage's order: use one or the other");
+  }
   if (c.task.task === "synthetic") checkSynthetic(c, fail);
   if ((c.sft.history_loss_weight ?? 0) > 0 && c.task.task !== "rec") fail("sft.history_loss_weight", `the history loss needs a rec task (item histories), got task ${c.task.task}`);
 }

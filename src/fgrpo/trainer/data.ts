@@ -71,9 +71,6 @@ export function setupTask(config: TrainConfig, givenCodec?: PolicyCodec): TaskSe
     task: t.task, data: t.data ?? undefined, poolSize: t.pool_size, seed: config.seed, negatives: t.negatives, trainNegatives: t.train_negatives === null ? undefined : parseNegatives(t.train_negatives), firstStage: t.first_stage ?? undefined, poolOrder: t.pool_order,
     synthetic: { goldSize: s.gold_size, categories: s.categories, grades: s.grades, gradeNoise: s.grade_noise, examples: s.examples },
   });
-  if (t.pool_order === "first_stage" && t.train_pool_orders > 1) {
-    throw new InputError("task.train_pool_orders > 1 reshuffles training pools, which task.pool_order first_stage shows in the first stage's order: use one or the other", { field: "task.train_pool_orders" });
-  }
   let trainExamples = data.examples("train");
   // A seeded shuffle before truncation, so `train_examples` takes a sample of users, not the first ones.
   trainExamples = new Rng(config.seed ^ 0x5eed).shuffle(trainExamples.slice());
