@@ -8,6 +8,7 @@
 import * as T from "../src/torch/index.js";
 import { historyLossOf, sftLoss } from "../src/fgrpo/trainer/sft.js";
 import { ParameterEma } from "../src/fgrpo/trainer/ema.js";
+import { sftDropoutOf } from "../src/fgrpo/trainer/config.js";
 import { demoSftSetup, stepsArg } from "./lib/demo-sft-setup.js";
 
 export function run(args: string[]): void {
@@ -20,7 +21,7 @@ export function run(args: string[]): void {
   const step = (i: number, averaged: boolean) => {
     const t0 = performance.now();
     T.tidy(() => {
-      const { loss } = sftLoss(policy.model, batches[i]!, task.policyCodec.padId, true, true, config.sft.dropout, history);
+      const { loss } = sftLoss(policy.model, batches[i]!, task.policyCodec.padId, true, true, sftDropoutOf(config, true), history);
       loss.backward();
       loss.item();
     });

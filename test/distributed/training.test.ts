@@ -33,7 +33,9 @@ function rawConfig(dir: string, rl: Record<string, unknown> = {}, model: Record<
     output_dir: dir,
     task: { train_examples: 200, eval_examples: 16 },
     model: { hidden_size: 32, num_layers: 1, num_heads: 2, num_kv_heads: 2, intermediate_size: 64, ...model },
-    sft: { max_steps: 4, batch_size: 8, warmup_steps: 1, save_every: 2, eval_every: 4 },
+    // No dropout: each rank draws its own masks, so with dropout 2 ranks and 1 process compute
+    // different (equally valid) gradients; these tests compare the reductions exactly.
+    sft: { max_steps: 4, batch_size: 8, warmup_steps: 1, save_every: 2, eval_every: 4, dropout: 0 },
     rl: { max_steps: 4, prompts_per_step: 4, num_generations: 4, warmup_steps: 1, save_every: 1, eval_every: 4, num_iterations: 2, num_minibatches: 2, ...rl },
   };
 }

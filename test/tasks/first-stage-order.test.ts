@@ -5,7 +5,7 @@ import { RecPoolBuilder } from "../../src/tasks/rec/examples.js";
 import { loadRecData } from "../../src/tasks/rec/load.js";
 import { BUNDLED_GAMES_DIR } from "../../src/tasks/bundled.js";
 import { makeRecModel } from "../../src/tasks/baselines/index.js";
-import { parseConfig } from "../../src/fgrpo/trainer/config.js";
+import { parseConfig, poolOrderOf } from "../../src/fgrpo/trainer/config.js";
 import { setupTask } from "../../src/fgrpo/trainer/data.js";
 import { Rng } from "../../src/util/random.js";
 
@@ -56,8 +56,16 @@ test("pool order first_stage: every pool is shown in the first stage's order; tr
   assert.ok(l > t + 0.2, `with the user's own sequence fit on, the target is first in ${l.toFixed(3)} of training pools`);
 });
 
-test("task.pool_order: first_stage needs a first stage and excludes reshuffled pool copies", () => {
-  assert.equal(parseConfig({}).task.pool_order, "shuffled");
+test("task.pool_order defaults to the first stage's order on rec; first_stage needs a first stage and excludes reshuffled pool copies", () => {
+  // The default (null) reranks the first stage on rec, and shuffles where there is none to rerank.
+  assert.equal(parseConfig({}).task.pool_order, null);
+  assert.equal(poolOrderOf(parseConfig({})), "first_stage");
+  assert.equal(parseConfig({}).task.first_stage, "itemknn");
+  assert.equal(poolOrderOf(parseConfig({ task: { first_stage: null } })), "shuffled");
+  assert.equal(poolOrderOf(parseConfig({ task: { train_pool_orders: 2 } })), "shuffled");
+  assert.equal(poolOrderOf(parseConfig({ task: { task: "qa" } })), "shuffled");
+  assert.equal(poolOrderOf(parseConfig({ task: { pool_order: "shuffled" } })), "shuffled");
+  assert.doesNotThrow(() => setupTask(parseConfig({ task: { first_stage: null, train_examples: 10 } })), "no first stage: shuffled pools, no error");
   assert.throws(() => setupTask(parseConfig({ task: { pool_order: "first_stage", first_stage: null, train_examples: 10 } })), /task\.first_stage/);
   assert.throws(() => setupTask(parseConfig({ task: { pool_order: "first_stage", train_pool_orders: 2, train_examples: 10 } })), /task\.train_pool_orders/);
   assert.throws(() => parseConfig({ task: { pool_order: "retriever" } }), /task\.pool_order/);

@@ -56,16 +56,20 @@ export const TaskSection = z.object({
   }),
   /**
    * Rec: the classic model whose order fills SFT slates after the gold item ("retriever order",
-   * SPEC §5) for pools without a retriever list; null = none (filler falls back to random).
+   * SPEC §5) for pools without a retriever list, and whose order pools are shown in under
+   * `pool_order: first_stage`; null = none (filler falls back to random, pools are shuffled).
+   * item-kNN: the strongest classic model on the Amazon data (docs/results.md, section 8).
    */
-  first_stage: z.enum(["popularity", "itemknn", "markov"]).nullable().default("popularity"),
+  first_stage: z.enum(["popularity", "itemknn", "markov"]).nullable().default("itemknn"),
   /**
    * Rec: the order a pool is shown in. `shuffled` (SPEC: position carries no signal [ours]) or
    * `first_stage`, the order of `first_stage` (the model reranks it, as RankGPT-style rerankers
    * read a retriever's order); training pools are then ordered by the first stage fit without the
-   * prefix's own user, so the order is as informative in training as in evaluation.
+   * prefix's own user, so the order is as informative in training as in evaluation. null =
+   * `first_stage` for rec with a first stage and one pool order (the reranker beat item-kNN where
+   * shuffled pools did not: docs/results.md, section 8.3), `shuffled` otherwise (see poolOrderOf).
    */
-  pool_order: z.enum(["shuffled", "first_stage"]).default("shuffled"),
+  pool_order: z.enum(["shuffled", "first_stage"]).nullable().default(null),
   /** Training prompts used (the first ones of the seeded, shuffled training split); null = all. */
   train_examples: positiveInt.nullable().default(null),
   /**
@@ -177,7 +181,8 @@ const optimisation = {
 
 export const SftSection = z.object({
   ...optimisation,
-  learning_rate: z.number().positive().default(3e-3),
+  /** 1e-3 with dropout 0.5: the validation choice for the reranker (docs/results.md, section 8.3). */
+  learning_rate: z.number().positive().default(1e-3),
   warmup_steps: nonNegInt.default(20),
   /** Training steps (batches); 0 skips SFT (e.g. when model.checkpoint is already fine-tuned). */
   max_steps: nonNegInt.default(400),
@@ -195,9 +200,11 @@ export const SftSection = z.object({
   /**
    * Dropout on the embeddings and on every residual branch during SFT steps only (SASRec's
    * regulariser; 0 = off). RL never drops: its ratios need the sampling and the scoring passes to
-   * compute the same distribution.
+   * compute the same distribution. null = SFT_DROPOUT for a rec task on a task-vocabulary model
+   * (small models trained from scratch on sparse data), 0 otherwise (QA, and text models, which
+   * are fine-tuned without dropout); see sftDropoutOf.
    */
-  dropout: z.number().min(0).lt(1).default(0),
+  dropout: z.number().min(0).lt(1).nullable().default(null),
   /**
    * Stop SFT after this many validations in a row without a new best validation ndcg@5
    * (HF's EarlyStoppingCallback; 0 = never). Needs eval_every > 0.
@@ -343,6 +350,27 @@ export const HISTORY_LOSS_WEIGHT = 0.3;
  */
 export function historyLossWeightOf(c: TrainConfig, taskVocab: boolean): number {
   return c.sft.history_loss_weight ?? (c.task.task === "rec" && taskVocab ? HISTORY_LOSS_WEIGHT : 0);
+}
+
+/**
+ * The SFT dropout a rec run on a task-vocabulary model gets when `sft.dropout` is null: SASRec's
+ * sparse-data setting, the validation choice with lr 1e-3 on Games and Beauty (docs/results.md,
+ * section 8.3).
+ */
+export const SFT_DROPOUT = 0.5;
+
+/** The SFT dropout of a run: the configured one, or for null SFT_DROPOUT on rec with item tokens, else 0. */
+export function sftDropoutOf(c: TrainConfig, taskVocab: boolean): number {
+  return c.sft.dropout ?? (c.task.task === "rec" && taskVocab ? SFT_DROPOUT : 0);
+}
+
+/**
+ * The order pools are shown in: the configured one, or for null the first stage's order on a rec
+ * task that has a first stage and one pool order per prompt, else shuffled.
+ */
+export function poolOrderOf(c: TrainConfig): "shuffled" | "first_stage" {
+  if (c.task.pool_order !== null) return c.task.pool_order;
+  return c.task.task === "rec" && c.task.first_stage !== null && c.task.train_pool_orders === 1 ? "first_stage" : "shuffled";
 }
 
 /** How completions name candidates, after the task default (item tokens for rec, "[i]" for QA). */

@@ -17,7 +17,7 @@ import { type RolloutLayout, type Rollout } from "../layout.js";
 import { MultiConstraint } from "../multi-constraint.js";
 import type { TokenConstraint } from "../../generation/constraint.js";
 import { gradesByPosition } from "../rewards.js";
-import type { TrainConfig } from "./config.js";
+import { poolOrderOf, type TrainConfig } from "./config.js";
 import { InputError } from "../../util/errors.js";
 import { TaskVocabCodec, type PolicyCodec, type RolloutCodec } from "./policy-codec.js";
 
@@ -68,7 +68,7 @@ export function setupTask(config: TrainConfig, givenCodec?: PolicyCodec): TaskSe
   const t = config.task;
   const s = t.synthetic;
   const data = loadTaskData({
-    task: t.task, data: t.data ?? undefined, poolSize: t.pool_size, seed: config.seed, negatives: t.negatives, trainNegatives: t.train_negatives === null ? undefined : parseNegatives(t.train_negatives), firstStage: t.first_stage ?? undefined, poolOrder: t.pool_order,
+    task: t.task, data: t.data ?? undefined, poolSize: t.pool_size, seed: config.seed, negatives: t.negatives, trainNegatives: t.train_negatives === null ? undefined : parseNegatives(t.train_negatives), firstStage: t.first_stage ?? undefined, poolOrder: poolOrderOf(config),
     synthetic: { goldSize: s.gold_size, categories: s.categories, grades: s.grades, gradeNoise: s.grade_noise, examples: s.examples },
   });
   let trainExamples = data.examples("train");

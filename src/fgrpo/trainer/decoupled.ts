@@ -52,7 +52,7 @@ import { isTextPolicyFolder } from "./text-codec.js";
 import { historyLossOf, sftStep, type SftPair } from "./sft.js";
 import { initItemEmbeddings } from "./item-embeddings.js";
 import { scoreOutputs, type EvalResult } from "./evaluate.js";
-import { clipBounds, sameConfig } from "./config.js";
+import { clipBounds, sameConfig, sftDropoutOf } from "./config.js";
 import { rewardConfigOf, rolloutsSeen } from "./rl-step.js";
 import { runPhase, type RunHooks } from "./run.js";
 import { chainedCompletions, rankerPair, rankSlates, selectorPair, selectSlates } from "./decoupled-chain.js";
@@ -146,7 +146,7 @@ function trainSftStage(name: "selector" | "ranker", config: TrainConfig, task: T
     const history = historyLossOf(config, task.policyCodec);
     if (!loop.done) {
       runPhase(name, loop, () => {
-        const r = sftStep(policy, task, loop, config.sft.batch_size, config.rl.constrained_decoding, pairOf, config.sft.dropout, history);
+        const r = sftStep(policy, task, loop, config.sft.batch_size, config.rl.constrained_decoding, pairOf, sftDropoutOf(config, true), history) // decoupled stages are task-vocabulary models (taskVocab());
         return `loss ${r.loss.toFixed(3)}`;
       }, pipe.validate, { ...hooks, stopAfter: undefined }, log, config.sft.early_stopping_patience);
     }

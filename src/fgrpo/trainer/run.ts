@@ -18,7 +18,7 @@ import { checkOutputFolder } from "../../util/output-path.js";
 import { removeStaleTemps, writeFileAtomic } from "../../util/atomic-write.js";
 import { InputError } from "../../util/errors.js";
 import { Progress } from "../../util/progress.js";
-import { describeBatchHierarchy, sameConfig, type TrainConfig } from "./config.js";
+import { describeBatchHierarchy, sameConfig, sftDropoutOf, type TrainConfig } from "./config.js";
 import { setupTask, type TaskSetup } from "./data.js";
 import { configurePolicy, createPolicy, disposePolicy, loadPolicyCodec, loadPolicyModel, loadPolicyWeights, savePolicy, type PolicyModel } from "./policy.js";
 import { TaskVocabCodec, type PolicyCodec } from "./policy-codec.js";
@@ -227,7 +227,7 @@ function runSft(config: TrainConfig, task: TaskSetup, policy: PolicyModel, valid
     log(`SFT: ${config.sft.max_steps} steps × ${config.sft.batch_size} prompts${ranks}`);
     const history = historyLossOf(config, task.policyCodec);
     let result = runPhase("sft", loop, () => {
-      const r = sftStep(policy, task, loop, config.sft.batch_size, config.rl.constrained_decoding, undefined, config.sft.dropout, history);
+      const r = sftStep(policy, task, loop, config.sft.batch_size, config.rl.constrained_decoding, undefined, sftDropoutOf(config, task.policyCodec instanceof TaskVocabCodec), history);
       return `loss ${r.loss.toFixed(3)}` + (r.historyLoss === null ? "" : ` (history ${r.historyLoss.toFixed(3)})`);
     }, validate, hooks, log, config.sft.early_stopping_patience);
     if (config.sft.load_best_model_at_end && loop.best !== null && loop.best.step !== loop.step) {
