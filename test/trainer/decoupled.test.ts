@@ -3,6 +3,7 @@
 // token for token, and the saved stage models hold its weights), a checkpoint of another
 // vocabulary is refused in one line, a pipeline with neither a checkpoint nor SFT steps is
 // refused, and decoupled-rl's two stages share the unified methods' rollout budget.
+import * as T from "../../src/torch/index.js";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -140,4 +141,18 @@ test("a pipeline folder resumes only under its own config: another one is a one-
   runDecoupled("decoupled-sft", cfg, task, examples.slice(0, 2), { quiet: true, log: () => undefined });
   const other = { ...cfg, rl: { ...cfg.rl, learning_rate: cfg.rl.learning_rate * 2 } };
   assert.throws(() => runDecoupled("decoupled-sft", other, task, examples.slice(0, 2), { log: () => undefined }), /config\.json: output_dir already holds a pipeline with a different config/);
+});
+
+test("a pipeline runs at its config's thread counts, not at those an earlier run of the process left", () => {
+  // compare runs decoupled pipelines after unified runs in one process; before, only the unified
+  // runs set the thread counts, so a pipeline's numbers depended on what ran before it.
+  const { cfg, task, examples } = warm("threads");
+  T.setNumThreads(2, 2);
+  try {
+    runDecoupled("decoupled-sft", cfg, task, examples.slice(0, 2), { quiet: true, log: () => undefined });
+    assert.equal(T.getNumThreads(), 1);
+    assert.equal(T.getBlasThreads(), 1);
+  } finally {
+    T.setNumThreads(1, 1);
+  }
 });

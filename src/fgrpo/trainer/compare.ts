@@ -28,6 +28,7 @@ import { isTextPolicyFolder } from "./text-codec.js";
 import { InputError } from "../../util/errors.js";
 import { EVAL_METRICS, evaluatePolicy } from "./evaluate.js";
 import { runDecoupled, DECOUPLED_METHODS } from "./decoupled.js";
+import { applyThreads } from "./threads.js";
 
 export const RL_METHODS = ["fgrpo", "grpo", "gspo", "gspo_token"] as const;
 export const COMPARE_METHODS: readonly string[] = ["sft", ...RL_METHODS, ...DECOUPLED_METHODS, ...new Set([...REC_BASELINES, ...QA_BASELINES, ...SYNTHETIC_BASELINES])];
@@ -120,6 +121,9 @@ export function runComparison(base: TrainConfig, opts: CompareOptions): Comparis
   if (decoupled.length > 0 && base.model.checkpoint && isTextPolicyFolder(base.model.checkpoint)) {
     throw new InputError(`${decoupled.join(", ")} splice token-level slates and need task-vocabulary models; with a text model (model.checkpoint with tokenizer.json) compare sft, ${RL_METHODS.join(", ")} and the classic baselines`, { field: "methods" });
   }
+  // Before anything is computed: evaluations of a checkpoint (sft.max_steps 0) train nothing,
+  // and must still run at the config's thread counts.
+  applyThreads(base);
   const log = opts.hooks?.log ?? ((l: string) => console.error(l));
   const clipNote = clipRangeNote(base, opts.methods);
   if (clipNote) log(clipNote);

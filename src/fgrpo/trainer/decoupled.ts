@@ -53,6 +53,7 @@ import { historyLossOf, sftStep, type SftPair } from "./sft.js";
 import { initItemEmbeddings } from "./item-embeddings.js";
 import { scoreOutputs, type EvalResult } from "./evaluate.js";
 import { clipBounds, sameConfig, sftDropoutOf } from "./config.js";
+import { applyThreads } from "./threads.js";
 import { rewardConfigOf, rolloutsSeen } from "./rl-step.js";
 import { runPhase, type RunHooks } from "./run.js";
 import { chainedCompletions, rankerPair, rankSlates, selectorPair, selectSlates } from "./decoupled-chain.js";
@@ -228,6 +229,7 @@ export function runDecoupled(method: string, config: TrainConfig, task: TaskSetu
   task.taskVocab(); // text models cannot run these methods: fail before any training
   checkDecoupledStart(config, task);
   if (method === "decoupled-rl") checkDecoupledRl(config.rl);
+  applyThreads(config);
   T.manualSeed(config.seed);
   const configFile = join(config.output_dir, "config.json");
   // As `train` does: a folder's stages resume only under the config that wrote them.

@@ -3,7 +3,7 @@
  * commands only see this interface; what kind of policy a folder holds (task vocabulary or an HF
  * text model, LoRA merged on save) is the policy codec's business, not theirs.
  */
-import * as T from "../../torch/index.js";
+import { applyThreads } from "./threads.js";
 import { findRunConfig } from "./checkpoint-config.js";
 import type { TrainConfig } from "./config.js";
 import { disposePolicy, loadPolicy } from "./policy.js";
@@ -39,7 +39,7 @@ export function openRanker(dir: string, opts: OpenRankerOptions = {}): Ranker {
   const config = opts.runConfig ?? findRunConfig(dir, opts.config);
   // The thread counts the model was trained with (as `train` sets them): on a small CPU, more
   // BLAS threads than cores slows the skinny decode-step products down.
-  if (config.threads > 0 || config.blas_threads > 0) T.setNumThreads(config.threads || T.getNumThreads(), config.blas_threads || undefined);
+  applyThreads(config);
   const limits = requestLimits(config);
   const policy = loadPolicy(dir, config);
   const constrained = opts.constrained ?? true;

@@ -9,6 +9,7 @@
  *   <output_dir>/rl/…            RL metrics.jsonl and checkpoints
  *   <output_dir>/results.json    final validation metrics of each phase
  */
+import { applyThreads } from "./threads.js";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as T from "../../torch/index.js";
@@ -70,7 +71,7 @@ export function runTraining(config: TrainConfig, hooks: RunHooks = {}): RunResul
   }
   // A run killed by a signal (kill -9, OOM) leaves its temporary files; clear them now.
   if (writes) for (const p of removeStaleTemps(out)) log(`removed ${p} (left by a process that is gone)`);
-  if (config.threads > 0 || config.blas_threads > 0) T.setNumThreads(config.threads || T.getNumThreads(), config.blas_threads || undefined);
+  applyThreads(config);
   T.manualSeed(config.seed);
   const task = prepareTask(config, out, writes);
   log(task.data.summary.join("\n"));
