@@ -147,7 +147,8 @@ function trainSftStage(name: "selector" | "ranker", config: TrainConfig, task: T
     const history = historyLossOf(config, task.policyCodec);
     if (!loop.done) {
       runPhase(name, loop, () => {
-        const r = sftStep(policy, task, loop, config.sft.batch_size, config.rl.constrained_decoding, pairOf, sftDropoutOf(config, true), history) // decoupled stages are task-vocabulary models (taskVocab());
+        // Decoupled stages are task-vocabulary models (runDecoupled checks task.taskVocab()).
+        const r = sftStep(policy, task, loop, config.sft.batch_size, config.rl.constrained_decoding, pairOf, sftDropoutOf(config, true), history);
         return `loss ${r.loss.toFixed(3)}`;
       }, pipe.validate, { ...hooks, stopAfter: undefined }, log, config.sft.early_stopping_patience);
     }

@@ -3,9 +3,9 @@
  * commands only see this interface; what kind of policy a folder holds (task vocabulary or an HF
  * text model, LoRA merged on save) is the policy codec's business, not theirs.
  */
-import { applyThreads } from "./threads.js";
 import { findRunConfig } from "./checkpoint-config.js";
 import type { TrainConfig } from "./config.js";
+import { applyThreads } from "./threads.js";
 import { disposePolicy, loadPolicy } from "./policy.js";
 import { requestLimits, requestRanker, type RankedRequest, type RankRequest, type RequestLimits } from "./requests.js";
 import { requestSchema } from "./request-schema.js";

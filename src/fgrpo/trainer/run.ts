@@ -9,7 +9,6 @@
  *   <output_dir>/rl/…            RL metrics.jsonl and checkpoints
  *   <output_dir>/results.json    final validation metrics of each phase
  */
-import { applyThreads } from "./threads.js";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as T from "../../torch/index.js";
@@ -21,6 +20,7 @@ import { InputError } from "../../util/errors.js";
 import { Progress } from "../../util/progress.js";
 import { describeBatchHierarchy, sameConfig, sftDropoutOf, type TrainConfig } from "./config.js";
 import { setupTask, type TaskSetup } from "./data.js";
+import { applyThreads } from "./threads.js";
 import { configurePolicy, createPolicy, disposePolicy, loadPolicyCodec, loadPolicyModel, loadPolicyWeights, savePolicy, type PolicyModel } from "./policy.js";
 import { TaskVocabCodec, type PolicyCodec } from "./policy-codec.js";
 import { TrainingLoop, type OptimSettings } from "./loop.js";
