@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -136,4 +136,44 @@ test("compare runs methods at equal budget and writes a table with paired tests"
   }
   const rep = fgrpo("report", dir, "--output", join(work, "report.html"));
   assert.equal(rep.status, 0, rep.stderr);
+});
+
+test("--print-config prints the values a run uses, not null, for the fields chosen for it, and round-trips", () => {
+  const printed = (...args: string[]): Record<string, Record<string, unknown>> => {
+    const r = fgrpo("train", ...args, "--print-config");
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as Record<string, Record<string, unknown>>;
+  };
+  const rec = printed();
+  assert.equal(rec.task!.pool_order, "first_stage", "rec with item-kNN as first stage reranks its order");
+  assert.equal(rec.layout!.id_tokens, "item");
+  assert.equal(rec.sft!.dropout, 0.5);
+  assert.equal(rec.sft!.history_loss_weight, 0.3);
+  assert.deepEqual([rec.rl!.epsilon, rec.rl!.epsilon_high], [3e-4, 4e-4], "F-GRPO's sequence-level preset");
+  assert.equal(rec.task!.first_stage, "itemknn");
+  assert.equal(rec.model!.checkpoint, null, "a null that means none stays null");
+
+  const grpo = printed("--set", "rl.method=grpo", "--set", "task.first_stage=null");
+  assert.deepEqual([grpo.rl!.epsilon, grpo.rl!.epsilon_high], [0.2, 0.2]);
+  assert.equal(grpo.task!.pool_order, "shuffled", "no first stage: nothing to rerank");
+  const eps = printed("--set", "rl.epsilon=0.1");
+  assert.deepEqual([eps.rl!.epsilon, eps.rl!.epsilon_high], [0.1, 0.1], "epsilon alone is a symmetric range");
+
+  const qa = printed("--set", "task.task=qa");
+  assert.equal(qa.layout!.id_tokens, "pool_id");
+  assert.equal(qa.sft!.dropout, 0);
+  assert.equal(qa.sft!.history_loss_weight, 0);
+
+  // A text checkpoint (tokenizer.json, no vocab.json) is fine-tuned without dropout or history loss.
+  const textDir = join(work, "text-ckpt");
+  mkdirSync(textDir, { recursive: true });
+  writeFileSync(join(textDir, "tokenizer.json"), "{}");
+  const text = printed("--set", `model.checkpoint=${textDir}`);
+  assert.equal(text.sft!.dropout, 0);
+  assert.equal(text.sft!.history_loss_weight, 0);
+
+  // The printed config is a config: fed back, it prints itself.
+  const file = join(work, "printed.json");
+  writeFileSync(file, JSON.stringify(rec));
+  assert.deepEqual(printed("--config", file), rec);
 });

@@ -1,6 +1,7 @@
 import type { Command } from "../main.js";
 import { parseCommand, type CommandSpec } from "../args.js";
-import { applyOverrides, parseConfig, readConfigFile } from "../../fgrpo/trainer/config.js";
+import { applyOverrides, parseConfig, readConfigFile, resolveDefaults } from "../../fgrpo/trainer/config.js";
+import { isTextPolicyFolder } from "../../fgrpo/trainer/text-codec.js";
 import { runTraining } from "../../fgrpo/trainer/run.js";
 import { DataParallel } from "../../fgrpo/trainer/dist.js";
 import { availableBackends, CollectiveError, ProcessGroup, type Backend } from "../../torch/distributed.js";
@@ -15,7 +16,7 @@ const spec: CommandSpec = {
     config: { type: "string", valueName: "FILE", description: "JSON config (see the config reference in README.md); omit for all defaults" },
     set: { type: "string", multiple: true, valueName: "KEY=VALUE", description: "override a field, e.g. --set rl.method=grpo --set rl.max_steps=50" },
     quiet: { type: "boolean", description: "no progress bars" },
-    "print-config": { type: "boolean", description: "print the resolved config (defaults filled in) as JSON and exit" },
+    "print-config": { type: "boolean", description: "print the config this run uses as JSON and exit: defaults filled in, and fields left null to be chosen (pool order, dropout, clip range, …) shown as the values chosen" },
     "nproc-per-node": { type: "string", valueName: "N", description: "data parallel: start N workers on this node, as torchrun (see docs/distributed.md)" },
     nnodes: { type: "string", valueName: "M", description: "data parallel: number of nodes (default 1)" },
     "node-rank": { type: "string", valueName: "R", description: "data parallel: this node's index, 0 … M−1 (default 0)" },
@@ -36,7 +37,8 @@ const train: Command = {
     const raw = file ? readConfigFile(file) : {};
     const config = parseConfig(applyOverrides(raw, (parsed.values.set as string[] | undefined) ?? []), file ?? "<defaults>");
     if (parsed.values["print-config"]) {
-      console.log(JSON.stringify(config, null, 2));
+      const text = config.model.checkpoint !== null && isTextPolicyFolder(config.model.checkpoint);
+      console.log(JSON.stringify(resolveDefaults(config, !text), null, 2));
       return 0;
     }
     const v = parsed.values as Record<string, string | undefined>;

@@ -396,6 +396,24 @@ export function clipBounds(rl: RlConfig): { epsilon: number; epsilonHigh: number
   return { epsilon: preset.epsilon, epsilonHigh: rl.epsilon_high ?? preset.epsilonHigh };
 }
 
+/**
+ * The config with every null that means "chosen for you" replaced by what the run uses
+ * (`--print-config`): pool order, id tokens, SFT dropout and history-loss weight, the clip pair.
+ * `taskVocab` is false for a text checkpoint. Nulls that mean "none" or "all" (first_stage,
+ * checkpoint, train_examples, ema_decay, …) stay, and so does max_completion_length, which a text
+ * model's tokenizer decides. Feeding the result back to parseConfig gives the same run.
+ */
+export function resolveDefaults(c: TrainConfig, taskVocab: boolean): TrainConfig {
+  const clip = clipBounds(c.rl);
+  return {
+    ...c,
+    task: { ...c.task, pool_order: poolOrderOf(c) },
+    layout: { ...c.layout, id_tokens: idTokensOf(c) },
+    sft: { ...c.sft, dropout: sftDropoutOf(c, taskVocab), history_loss_weight: historyLossWeightOf(c, taskVocab) },
+    rl: { ...c.rl, epsilon: clip.epsilon, epsilon_high: clip.epsilonHigh },
+  };
+}
+
 /** Parses and validates a config object; `source` names the file in errors. */
 export function parseConfig(value: unknown, source = "<config>"): TrainConfig {
   const r = TrainConfigSchema.safeParse(value);
