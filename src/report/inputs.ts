@@ -5,7 +5,7 @@ import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
 import { InputError } from "../util/errors.js";
 import { readJsonFile, validateJson } from "./json-file.js";
-import { readPhaseMetrics, type PhaseMetrics } from "./metrics-file.js";
+import { concatPhases, readPhaseMetrics, type PhaseMetrics } from "./metrics-file.js";
 
 const metricMeans = z.record(z.number().nullable());
 const validity = z.record(z.number().int().nonnegative());
@@ -97,7 +97,8 @@ export function loadRun(dir: string): RunData {
     return existsSync(file) ? readPhaseMetrics(file, name) : null;
   };
   const sft = phase("sft");
-  const rl = phase("rl");
+  const ownRl = phase("rl");
+  const rl = ownRl ?? decoupledRl(dir);
   // A run with no step logs of its own (a decoupled pipeline, whose stages log elsewhere) still
   // counts when it has results; with neither there is nothing to report.
   if (sft === null && rl === null && !existsSync(join(dir, "results.json"))) {
@@ -107,7 +108,37 @@ export function loadRun(dir: string): RunData {
   const results = existsSync(resultsFile) ? validateJson(resultsSchema, readJsonFile(resultsFile), resultsFile) : null;
   const name = (config as Record<string, unknown>).name;
   const cfg = config as Record<string, unknown>;
-  return { kind: "run", dir, label: typeof name === "string" && name !== "" ? name : dir, config: cfg, sft, rl, results, rlStart: rl === null ? null : rlStartValidation(dir, cfg) };
+  return { kind: "run", dir, label: typeof name === "string" && name !== "" ? name : dir, config: cfg, sft, rl, results, rlStart: rl === null ? null : ownRl === null ? decoupledRlStart(dir, cfg) : rlStartValidation(dir, cfg) };
+}
+
+/** The stage logs of a decoupled pipeline's RL (trainer/decoupled.ts), in the order they ran. */
+const RL_STAGES = ["selector-rl", "ranker-rl"];
+
+/**
+ * A decoupled pipeline's RL as one phase: its selector stage's steps, then its ranker stage's.
+ * Each stage validates the chained pipeline and counts rollouts over the whole pipeline, so
+ * the curve is comparable with a unified method's at equal rollouts. null for other runs.
+ */
+function decoupledRl(dir: string): PhaseMetrics | null {
+  const stages = RL_STAGES.map((name) => join(dir, name, "metrics.jsonl")).filter((f) => existsSync(f));
+  if (stages.length === 0) return null;
+  return stages.map((f, i) => readPhaseMetrics(f, "rl", RL_STAGES[i]!)).reduce(concatPhases);
+}
+
+/**
+ * Where a decoupled pipeline's RL starts: the chain its ranker SFT stage kept (its best
+ * validation with load_best_model_at_end, else the one at its last step), or with no ranker SFT
+ * stage (both stages copies of model.checkpoint, which chain to that model's own output) the
+ * checkpoint's run, as for a unified run.
+ */
+function decoupledRlStart(dir: string, config: Record<string, unknown>): RunData["rlStart"] {
+  const file = join(dir, "ranker", "metrics.jsonl");
+  const log = existsSync(file) ? readPhaseMetrics(file, "sft", "ranker") : null;
+  if (log === null || log.steps.length === 0) return rlStartValidation(dir, config);
+  const loadBest = (config.sft as Record<string, unknown> | undefined)?.load_best_model_at_end === true;
+  const lastStep = Math.max(...log.steps.map((s) => s.step));
+  const kept = loadBest ? log.validations.filter((v) => v.best).at(-1) : log.validations.find((v) => v.step === lastStep);
+  return kept === undefined ? null : { means: kept.metrics, file };
 }
 
 const finalValidationSchema = z.object({ means: metricMeans }).passthrough();

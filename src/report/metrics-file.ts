@@ -82,8 +82,11 @@ function validityCounts(v: unknown, file: string, line: number): ValidityCounts 
   return out;
 }
 
-/** Turns one parsed JSON line into a record, or throws an InputError naming file:line. */
-export function parseMetricsRecord(value: unknown, phase: Phase, file: string, line: number): StepRecord | ValidationRecord | WarningRecord | EarlyStopRecord {
+/**
+ * Turns one parsed JSON line into a record, or throws an InputError naming file:line. `phase` is
+ * the value its `phase` field must have (a decoupled pipeline's stages log their own names).
+ */
+export function parseMetricsRecord(value: unknown, phase: string, file: string, line: number): StepRecord | ValidationRecord | WarningRecord | EarlyStopRecord {
   if (!isPlainObject(value)) throw new InputError("expected a JSON object", { file, line });
   const step = value.step;
   if (typeof step !== "number" || !Number.isInteger(step) || step < 0) {
@@ -120,11 +123,15 @@ export function parseMetricsRecord(value: unknown, phase: Phase, file: string, l
   return { kind: "step", step, line, values, validity, nonFinite: (nonFinite as string[] | undefined) ?? [] };
 }
 
-/** Reads `<run>/<phase>/metrics.jsonl`. A line that is not JSON or not a record is an InputError. */
-export function readPhaseMetrics(file: string, phase: Phase): PhaseMetrics {
+/**
+ * Reads `<run>/<phase>/metrics.jsonl`, whose records name `logged` as their phase (the phase
+ * itself, or a decoupled stage's name such as "selector-rl"). A line that is not JSON or not a
+ * record is an InputError.
+ */
+export function readPhaseMetrics(file: string, phase: Phase, logged: string = phase): PhaseMetrics {
   const out: PhaseMetrics = { phase, file, steps: [], validations: [], warnings: [], earlyStop: null };
   for (const { line, value } of readJsonl(file)) {
-    const r = parseMetricsRecord(value, phase, file, line);
+    const r = parseMetricsRecord(value, logged, file, line);
     if (r.kind === "step") out.steps.push(r);
     else if (r.kind === "validation") out.validations.push(r);
     else if (r.kind === "early_stop") out.earlyStop = r;
@@ -147,4 +154,22 @@ function inStepOrder<R extends { step: number; line: number; kind: string }>(rec
     seen.set(r.step, r);
   }
   return [...records].sort((a, b) => a.step - b.step);
+}
+
+/**
+ * Two phase logs as one, the second's steps numbered on from the first's last step (a decoupled
+ * pipeline's selector RL then ranker RL: its RL steps in the order they ran). Samples-seen
+ * counts are kept as logged (the stages count them over the whole pipeline).
+ */
+export function concatPhases(first: PhaseMetrics, second: PhaseMetrics): PhaseMetrics {
+  const offset = Math.max(0, ...first.steps.map((s) => s.step), ...first.validations.map((v) => v.step));
+  const shift = <R extends { step: number }>(r: R): R => ({ ...r, step: r.step + offset });
+  return {
+    phase: first.phase,
+    file: `${first.file} + ${second.file}`,
+    steps: [...first.steps, ...second.steps.map(shift)],
+    validations: [...first.validations, ...second.validations.map(shift)],
+    warnings: [...first.warnings, ...second.warnings.map(shift)],
+    earlyStop: second.earlyStop === null ? first.earlyStop : { ...shift(second.earlyStop), bestStep: second.earlyStop.bestStep === null ? null : second.earlyStop.bestStep + offset },
+  };
 }

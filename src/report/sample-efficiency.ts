@@ -157,8 +157,9 @@ function figureOf(source: Source): ChartFigure | null {
 
 /**
  * One figure per comparison (its methods as lines, SFT as the reference), and one for the runs
- * given on their own (each run a line). Rows with no validation curve (classic baselines, the
- * decoupled pipelines) are named in a note rather than dropped silently.
+ * given on their own (each run a line; a decoupled-rl pipeline is one line over both its RL
+ * stages). Rows with no validation curve (classic baselines, SFT-only pipelines such as the
+ * decoupled-sft) are named in a note rather than dropped silently.
  */
 export function sampleEfficiencyFigures(runs: RunData[], comparisons: ComparisonData[]): ChartFigure[] {
   const byDir = new Map(runs.map((r) => [r.dir, r]));

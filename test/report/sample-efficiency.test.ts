@@ -133,6 +133,34 @@ test("single run: its RL curve starts at its own SFT model; SFT-only runs are pl
   assert.deepEqual(s.series.map((x) => ({ name: x.name, x: x.x, y: x.y })), [{ name: "sft only", x, y: validations.map((v) => (v.validation as Record<string, number>)["ndcg@5"]!) }]);
 });
 
+test("compare: a decoupled-rl pipeline is one curve over its selector and ranker RL stages, from the chain its ranker SFT kept", () => {
+  const cmp = join(dir, "cmp-decoupled");
+  runComparison(tinyConfig(join(cmp, "base"), { rl: { eval_every: 1 } }), { methods: ["sft", "fgrpo", "decoupled-rl", "decoupled-sft"], seeds: [0], dir: cmp, split: "valid", examples: 8, hooks: quiet });
+  const html = renderReport(loadReportInputs([cmp]));
+  const c = chart(chartDataBlock(html), "sample-efficiency-ndcg-5");
+  const run = join(cmp, "seed-0", "decoupled-rl");
+  // Expected straight from the stage logs: each validation at the pipeline's rollouts_seen.
+  const x: number[] = [];
+  const y: number[] = [];
+  for (const stage of ["selector-rl", "ranker-rl"]) {
+    const records = lines(join(run, stage, "metrics.jsonl"));
+    for (const r of records.filter((r) => "validation" in r)) {
+      x.push(records.find((s) => s.step === r.step && !("validation" in s))!.rollouts_seen as number);
+      y.push((r.validation as Record<string, number>)["ndcg@5"]!);
+    }
+  }
+  assert.deepEqual(x, [8, 16, 24, 32], "two selector steps, then two ranker steps, counted over the pipeline");
+  // x = 0: the chain the ranker SFT stage ended on (no load_best: its validation at its last step).
+  const ranker = lines(join(run, "ranker", "metrics.jsonl")).filter((r) => "validation" in r).at(-1)!;
+  assert.equal(ranker.step, 12);
+  const s = c.series.find((s) => s.name === "decoupled-rl");
+  assert.ok(s, `decoupled-rl on the chart (have ${c.series.map((s) => s.name).join(", ")})`);
+  assert.deepEqual({ x: s.x, y: s.y }, { x: [0, ...x], y: [(ranker.validation as Record<string, number>)["ndcg@5"]!, ...y] });
+  assert.ok(c.series.some((s) => s.name === "fgrpo"));
+  // The SFT-only pipeline has no RL curve, and the page says so.
+  assert.match(html, /Not on this chart[^<]*: decoupled-sft\./);
+});
+
 test("a run from another run's checkpoint starts at that run's SFT validation, only on the same task settings", () => {
   const source = join(dir, "source");
   writeRunFixture(source, { name: "source", sftSteps: 6, rlSteps: 0, validateEvery: 3 });
