@@ -176,4 +176,11 @@ test("--print-config prints the values a run uses, not null, for the fields chos
   const file = join(work, "printed.json");
   writeFileSync(file, JSON.stringify(rec));
   assert.deepEqual(printed("--config", file), rec);
+
+  // …and it resumes the run made with the nulls it resolved (the tiny run trained above).
+  const resolved = join(work, "tiny-printed.json");
+  writeFileSync(resolved, JSON.stringify(printed("--config", configFile)));
+  const again = fgrpo("train", "--config", resolved, "--quiet");
+  assert.equal(again.status, 0, again.stderr);
+  assert.doesNotMatch(again.stderr, /different config/);
 });

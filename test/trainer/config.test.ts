@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { applyOverrides, clipBounds, describeBatchHierarchy, parseConfig, readConfigFile } from "../../src/fgrpo/trainer/config.js";
+import { applyOverrides, clipBounds, describeBatchHierarchy, parseConfig, readConfigFile, resolveDefaults, sameConfig } from "../../src/fgrpo/trainer/config.js";
 import { learningRateAt } from "../../src/fgrpo/trainer/schedule.js";
 import { clipRangeNote } from "../../src/fgrpo/trainer/compare.js";
 
@@ -100,4 +100,22 @@ test("every configs/experiments/*.json validates", async () => {
   const files = readdirSync(dir).filter((f) => f.endsWith(".json"));
   assert.ok(files.length >= 4);
   for (const f of files) parseConfig(readConfigFile(new URL(f, dir).pathname), f);
+});
+
+test("a stored config and the same config with its nulls resolved are the same run; other values are not", () => {
+  const printed = (raw: unknown, taskVocab = true): unknown => JSON.parse(JSON.stringify(resolveDefaults(parseConfig(raw), taskVocab)));
+  for (const raw of [{}, { task: { task: "qa" } }, { rl: { method: "grpo" } }, { task: { first_stage: null } }]) {
+    assert.ok(sameConfig(raw, printed(raw)), JSON.stringify(raw));
+    assert.ok(sameConfig(printed(raw), raw), JSON.stringify(raw));
+  }
+  assert.ok(!sameConfig({}, { task: { pool_order: "shuffled" } }), "rec with a first stage reranks its order");
+  assert.ok(!sameConfig({}, { sft: { dropout: 0 } }));
+  assert.ok(!sameConfig({ task: { task: "qa" } }, { task: { task: "qa" }, sft: { dropout: 0.5 } }), "QA resolves to no dropout");
+  // A text checkpoint resolves dropout and history loss to 0, so 0 is its null and 0.5 is not.
+  const text = mkdtempSync(join(tmpdir(), "fgrpo-text-"));
+  writeFileSync(join(text, "tokenizer.json"), "{}");
+  const withText = { model: { checkpoint: text } };
+  assert.ok(sameConfig(withText, { ...withText, sft: { dropout: 0, history_loss_weight: 0 } }));
+  assert.ok(!sameConfig(withText, { ...withText, sft: { dropout: 0.5 } }));
+  assert.ok(sameConfig(withText, printed(withText, false)));
 });

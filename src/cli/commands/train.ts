@@ -1,7 +1,6 @@
 import type { Command } from "../main.js";
 import { parseCommand, type CommandSpec } from "../args.js";
-import { applyOverrides, parseConfig, readConfigFile, resolveDefaults } from "../../fgrpo/trainer/config.js";
-import { isTextPolicyFolder } from "../../fgrpo/trainer/text-codec.js";
+import { applyOverrides, isTextPolicyFolder, parseConfig, readConfigFile, resolveDefaults } from "../../fgrpo/trainer/config.js";
 import { runTraining } from "../../fgrpo/trainer/run.js";
 import { DataParallel } from "../../fgrpo/trainer/dist.js";
 import { availableBackends, CollectiveError, ProcessGroup, type Backend } from "../../torch/distributed.js";

@@ -5,6 +5,8 @@
  *
  * A config file is JSON; any field can be overridden with `--set path.to.field=value`.
  */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { z } from "zod";
 import { InputError } from "../../util/errors.js";
 import { readJsonFile } from "../../util/json-file.js";
@@ -429,14 +431,25 @@ export function parseConfig(value: unknown, source = "<config>"): TrainConfig {
 /**
  * Whether a run folder's stored config is the current one. Both go through the schema first, so a
  * folder written before a field with a default existed still resumes under that default (the
- * behaviour it ran with); a stored config the schema now rejects is a different config.
+ * behaviour it ran with); a stored config the schema now rejects is a different config. Both are
+ * compared resolved (`resolveDefaults`): null and the value it resolves to are the same run.
  */
 export function sameConfig(stored: unknown, current: unknown): boolean {
   try {
-    return JSON.stringify(parseConfig(stored)) === JSON.stringify(parseConfig(current));
+    return JSON.stringify(resolvedOf(parseConfig(stored))) === JSON.stringify(resolvedOf(parseConfig(current)));
   } catch {
     return false;
   }
+}
+
+/** A config with its null-means-chosen fields resolved, so `--print-config` output resumes a run made with nulls. */
+function resolvedOf(c: TrainConfig): TrainConfig {
+  return resolveDefaults(c, c.model.checkpoint === null || !isTextPolicyFolder(c.model.checkpoint));
+}
+
+/** True when a folder is a pretrained text model (it has tokenizer.json, not our vocab.json). */
+export function isTextPolicyFolder(folder: string): boolean {
+  return existsSync(join(folder, "tokenizer.json")) && !existsSync(join(folder, "vocab.json"));
 }
 
 function describeIssue(issue: z.ZodIssue): string {

@@ -14,9 +14,9 @@ import { ADAPTER_WEIGHTS, saveAdapter } from "../../models/peft.js";
 import { TaskVocab } from "../../models/task-vocab.js";
 import { readJsonFile } from "../../util/json-file.js";
 import { InputError } from "../../util/errors.js";
-import type { TrainConfig } from "./config.js";
+import { isTextPolicyFolder, type TrainConfig } from "./config.js";
 import { TaskVocabCodec, type PolicyCodec } from "./policy-codec.js";
-import { isTextPolicyFolder, TextPolicyCodec } from "./text-codec.js";
+import { TextPolicyCodec } from "./text-codec.js";
 
 export interface PolicyModel {
   model: LlamaModel;

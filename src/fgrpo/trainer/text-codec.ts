@@ -5,8 +5,6 @@
  * completions are `<SLATE> [4] [11] </SLATE> <RANK> [11] > [4] </RANK>` + EOS, sampled under
  * the character automaton over the real vocabulary (automaton-text.ts).
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import type { TokenConstraint } from "../../generation/constraint.js";
 import { HfTokenizer } from "../../models/tokenizers/hf-tokenizer.js";
 import { ChatTemplate } from "../../models/tokenizers/chat-template.js";
@@ -117,7 +115,3 @@ export function promptTemplateOf(config: TrainConfig): PromptTemplate {
   return file === null ? { ...DEFAULT_PROMPT_TEMPLATES[config.task.task] } : readPromptTemplate(file, config.task.task);
 }
 
-/** True when a folder is a pretrained text model (it has tokenizer.json, not our vocab.json). */
-export function isTextPolicyFolder(folder: string): boolean {
-  return existsSync(join(folder, "tokenizer.json")) && !existsSync(join(folder, "vocab.json"));
-}
